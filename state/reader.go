@@ -1,0 +1,171 @@
+package state
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/rejoinhq/rejoin/structs"
+)
+
+// reader implements every read over one memdb transaction. Snapshot embeds
+// it; Store builds one over a fresh read transaction per call. Objects it
+// returns are shared with the store: callers must Copy before changing them.
+type reader struct {
+	txn *memdb.Txn
+}
+
+// Index returns the last index at which table changed, 0 if never.
+func (r reader) Index(table string) uint64 {
+	raw, err := r.txn.First(tableIndex, "id", table)
+	if err != nil || raw == nil {
+		return 0
+	}
+	return raw.(*indexEntry).Value
+}
+
+// LatestIndex returns the index of the last applied command.
+func (r reader) LatestIndex() uint64 { return r.Index(latestKey) }
+
+// first reads one object and adds its watch channel to ws.
+func (r reader) first(ws memdb.WatchSet, table, index string, args ...any) (any, error) {
+	ch, raw, err := r.txn.FirstWatch(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s lookup: %w", table, err)
+	}
+	if ws != nil {
+		ws.Add(ch)
+	}
+	return raw, nil
+}
+
+// list collects an index scan and adds its watch channel to ws.
+func list[T any](r reader, ws memdb.WatchSet, table, index string, args ...any) ([]T, error) {
+	it, err := r.txn.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s scan: %w", table, err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	var out []T
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(T))
+	}
+	return out, nil
+}
+
+func one[T any](raw any, err error) (T, error) {
+	var zero T
+	if err != nil || raw == nil {
+		return zero, err
+	}
+	return raw.(T), nil
+}
+
+// NodeByID returns the node, or nil.
+func (r reader) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
+	return one[*structs.Node](r.first(ws, TableNodes, "id", id))
+}
+
+// NodeBySecretID returns the node holding secretID, or nil. An empty secret
+// matches nothing.
+func (r reader) NodeBySecretID(ws memdb.WatchSet, secretID string) (*structs.Node, error) {
+	if secretID == "" {
+		return nil, nil
+	}
+	return one[*structs.Node](r.first(ws, TableNodes, "secret_id", secretID))
+}
+
+// Nodes returns all nodes sorted by ID.
+func (r reader) Nodes(ws memdb.WatchSet) ([]*structs.Node, error) {
+	return list[*structs.Node](r, ws, TableNodes, "id")
+}
+
+// AllocByID returns the allocation, or nil.
+func (r reader) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	return one[*structs.Allocation](r.first(ws, TableAllocs, "id", id))
+}
+
+// AllocsByNode returns the node's allocations sorted by ID.
+func (r reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+	out, err := list[*structs.Allocation](r, ws, TableAllocs, "node_prefix", nodeID)
+	// The index orders live before terminal; the contract is ID order.
+	slices.SortFunc(out, byAllocID)
+	return out, err
+}
+
+// AllocsByNodeTerminal returns the node's terminal (or non-terminal)
+// allocations sorted by ID.
+func (r reader) AllocsByNodeTerminal(ws memdb.WatchSet, nodeID string, terminal bool) ([]*structs.Allocation, error) {
+	return list[*structs.Allocation](r, ws, TableAllocs, "node", nodeID, terminal)
+}
+
+// AllocsByJob returns the job's allocations sorted by ID. An empty namespace
+// means the default one.
+func (r reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Allocation, error) {
+	return list[*structs.Allocation](r, ws, TableAllocs, "job", nsOrDefault(namespace), jobID)
+}
+
+// AllocsByEval returns the allocations the evaluation created, sorted by ID.
+func (r reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
+	if evalID == "" {
+		return nil, nil
+	}
+	return list[*structs.Allocation](r, ws, TableAllocs, "eval", evalID)
+}
+
+// Allocs returns an iterator over every allocation in ID order; it yields
+// *structs.Allocation and stays consistent however long it is held.
+func (r reader) Allocs(ws memdb.WatchSet) (memdb.ResultIterator, error) {
+	it, err := r.txn.Get(TableAllocs, "id")
+	if err != nil {
+		return nil, fmt.Errorf("state: allocs scan: %w", err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	return it, nil
+}
+
+// JobByID returns the job, or nil. An empty namespace means the default one.
+func (r reader) JobByID(ws memdb.WatchSet, namespace, jobID string) (*structs.Job, error) {
+	if jobID == "" {
+		return nil, nil
+	}
+	return one[*structs.Job](r.first(ws, TableJobs, "id", nsOrDefault(namespace), jobID))
+}
+
+// Jobs returns all jobs sorted by namespace then ID.
+func (r reader) Jobs(ws memdb.WatchSet) ([]*structs.Job, error) {
+	return list[*structs.Job](r, ws, TableJobs, "id")
+}
+
+// EvalByID returns the evaluation, or nil.
+func (r reader) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
+	return one[*structs.Evaluation](r.first(ws, TableEvals, "id", id))
+}
+
+// EvalsByJob returns the job's evaluations sorted by ID.
+func (r reader) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Evaluation, error) {
+	if jobID == "" {
+		return nil, nil
+	}
+	return list[*structs.Evaluation](r, ws, TableEvals, "job", nsOrDefault(namespace), jobID)
+}
+
+// Evals returns all evaluations sorted by ID.
+func (r reader) Evals(ws memdb.WatchSet) ([]*structs.Evaluation, error) {
+	return list[*structs.Evaluation](r, ws, TableEvals, "id")
+}
+
+func byAllocID(a, b *structs.Allocation) int { return cmp.Compare(a.ID, b.ID) }
+
+func nsOrDefault(ns string) string {
+	if ns == "" {
+		return structs.DefaultNamespace
+	}
+	return ns
+}
