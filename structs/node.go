@@ -78,12 +78,14 @@ var nodeTransitions = map[string][]string{
 
 // ValidateNodeTransition returns nil when a node may move from status from to
 // status to, and a *NodeTransitionError (matching ErrInvalidTransition or
-// ErrInvalidNodeStatus) otherwise. Staying in the same status is allowed.
+// ErrInvalidNodeStatus) otherwise. Staying in the same status is allowed, and
+// a new node (from == "") may start in any valid status.
 func ValidateNodeTransition(from, to string) error {
 	if !ValidNodeStatus(to) || (from != "" && !ValidNodeStatus(from)) {
 		return &NodeTransitionError{From: from, To: to, invalidStatus: true}
 	}
-	if from == to {
+	if from == "" || from == to {
+		// A node being created has no status to move from.
 		return nil
 	}
 	for _, ok := range nodeTransitions[from] {
