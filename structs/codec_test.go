@@ -14,7 +14,7 @@ func fullAlloc() *Allocation {
 		DesiredStatus: "run", DesiredDescription: "d", ClientStatus: "unknown", ClientDescription: "c",
 		AllocStates:        []*AllocState{cs("running", at(0)), cs("unknown", at(1).Add(123))},
 		PreviousAllocation: "a0", NextAllocation: "a2", FollowupEvalID: "e2",
-		Metrics:            &AllocMetric{ScoreMetaData: []*NodeScoreMeta{{NodeID: "n1", NormScore: 0.8, Scores: map[string]float64{"binpack": 0.8}}}},
+		Metrics: &AllocMetric{ScoreMetaData: []*NodeScoreMeta{{NodeID: "n1", NormScore: 0.8, Scores: map[string]float64{"binpack": 0.8}}}},
 		TaskStates: map[string]*TaskState{"web": {
 			State: "running", Failed: true, Restarts: 2,
 			LastRestart: at(3), StartedAt: at(1), FinishedAt: at(4),
