@@ -1,0 +1,256 @@
+package rpc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/rejoinhq/rejoin/structs"
+)
+
+// DefaultMaxMessageSize bounds one RPC message on the wire.
+const DefaultMaxMessageSize = 8 << 20
+
+// frameBufKeep is the largest frame buffer a connection keeps between
+// messages; a rare big message does not pin its memory for the
+// connection's lifetime.
+const frameBufKeep = 64 << 10
+
+// FrameError is a message the transport refused to decode: larger than the
+// size limit, or not well-formed msgpack. The connection that carried it is
+// closed.
+type FrameError struct {
+	// TooLarge is set when the message (or a length it declares) exceeds Limit.
+	TooLarge bool
+	Limit    int
+	Reason   string
+}
+
+func (e *FrameError) Error() string {
+	if e.TooLarge {
+		return fmt.Sprintf("rpc message exceeds the %d byte limit: %s", e.Limit, e.Reason)
+	}
+	return "malformed rpc message: " + e.Reason
+}
+
+// Is makes an oversized message match structs.ErrInvalidRequest and a
+// malformed one structs.ErrDecode.
+func (e *FrameError) Is(target error) bool {
+	if e.TooLarge {
+		return target == structs.ErrInvalidRequest
+	}
+	return target == structs.ErrDecode
+}
+
+// frameConn gives the msgpack RPC codec exactly one whole message at a
+// time. msgpack-rpc has no length prefix and the codec allocates whatever
+// length a string header declares, so a hostile 4 GiB header would be
+// honoured before a byte of it arrived. frameConn walks each message's
+// structure first (headers only, no decoding), refuses it as soon as it or
+// any length it declares would pass the limit, and keeps the bytes it has
+// actually received; the codec then decodes from that buffer.
+//
+// It implements Flush and Buffered so that the codec adds no buffering of
+// its own (which would read past the current message), and io.ByteScanner
+// so the decoder reads it byte-wise without another layer.
+type frameConn struct {
+	rwc   io.ReadWriteCloser
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	limit int
+
+	buf []byte // the current message
+	pos int    // read position in buf
+}
+
+func newFrameConn(rwc io.ReadWriteCloser, limit int) *frameConn {
+	if limit <= 0 {
+		limit = DefaultMaxMessageSize
+	}
+	return &frameConn{
+		rwc:   rwc,
+		br:    bufio.NewReaderSize(rwc, 16<<10),
+		bw:    bufio.NewWriterSize(rwc, 16<<10),
+		limit: limit,
+	}
+}
+
+// Read serves the current message and loads the next one only when the
+// current one is used up, so it never blocks while a message has bytes left.
+func (f *frameConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if f.pos >= len(f.buf) {
+		if err := f.next(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, f.buf[f.pos:])
+	f.pos += n
+	return n, nil
+}
+
+// ReadByte implements io.ByteScanner.
+func (f *frameConn) ReadByte() (byte, error) {
+	if f.pos >= len(f.buf) {
+		if err := f.next(); err != nil {
+			return 0, err
+		}
+	}
+	b := f.buf[f.pos]
+	f.pos++
+	return b, nil
+}
+
+// UnreadByte implements io.ByteScanner.
+func (f *frameConn) UnreadByte() error {
+	if f.pos == 0 {
+		return errors.New("rpc: frame: no byte to unread")
+	}
+	f.pos--
+	return nil
+}
+
+// remaining is how many bytes of the current message are not yet read.
+func (f *frameConn) remaining() int { return len(f.buf) - f.pos }
+
+// Buffered tells the codec the reader is buffered already.
+func (f *frameConn) Buffered() int { return f.remaining() }
+
+func (f *frameConn) Write(p []byte) (int, error) { return f.bw.Write(p) }
+
+// Flush tells the codec the writer is buffered already; it flushes each
+// message once.
+func (f *frameConn) Flush() error { return f.bw.Flush() }
+
+func (f *frameConn) Close() error { return f.rwc.Close() }
+
+func (f *frameConn) tooLarge(format string, args ...any) error {
+	return &FrameError{TooLarge: true, Limit: f.limit, Reason: fmt.Sprintf(format, args...)}
+}
+
+// next reads one complete msgpack value into buf. It returns io.EOF only
+// when the stream ends cleanly between messages.
+func (f *frameConn) next() error {
+	if cap(f.buf) > frameBufKeep {
+		f.buf = nil
+	}
+	f.buf, f.pos = f.buf[:0], 0
+	limit := uint64(f.limit)
+	pending := uint64(1) // values still to read; each takes at least one byte
+	for pending > 0 {
+		b, err := f.br.ReadByte()
+		if err != nil {
+			if err == io.EOF && len(f.buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		f.buf = append(f.buf, b)
+		pending--
+
+		var (
+			lenBytes int    // size of a length or count field that follows
+			skip     uint64 // payload bytes that follow
+			count    uint64 // nested values per counted element (1 array, 2 map)
+			ext      bool   // payload is preceded by a one-byte ext type
+		)
+		switch {
+		case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
+			// fixint, nil, bool: the byte is the value
+		case b&0xf0 == 0x80: // fixmap
+			pending += 2 * uint64(b&0x0f)
+		case b&0xf0 == 0x90: // fixarray
+			pending += uint64(b & 0x0f)
+		case b&0xe0 == 0xa0: // fixstr
+			skip = uint64(b & 0x1f)
+		case b == 0xc4, b == 0xd9: // bin8, str8
+			lenBytes = 1
+		case b == 0xc5, b == 0xda: // bin16, str16
+			lenBytes = 2
+		case b == 0xc6, b == 0xdb: // bin32, str32
+			lenBytes = 4
+		case b == 0xc7, b == 0xc8, b == 0xc9: // ext8/16/32
+			lenBytes, ext = 1<<(b-0xc7), true
+		case b == 0xcc, b == 0xd0:
+			skip = 1
+		case b == 0xcd, b == 0xd1:
+			skip = 2
+		case b == 0xca, b == 0xce, b == 0xd2:
+			skip = 4
+		case b == 0xcb, b == 0xcf, b == 0xd3:
+			skip = 8
+		case b >= 0xd4 && b <= 0xd8: // fixext 1/2/4/8/16 plus type byte
+			skip = 1 + 1<<(b-0xd4)
+		case b == 0xdc: // array16
+			lenBytes, count = 2, 1
+		case b == 0xdd: // array32
+			lenBytes, count = 4, 1
+		case b == 0xde: // map16
+			lenBytes, count = 2, 2
+		case b == 0xdf: // map32
+			lenBytes, count = 4, 2
+		default: // 0xc1 is never used
+			return &FrameError{Limit: f.limit, Reason: fmt.Sprintf("invalid msgpack byte 0x%02x", b)}
+		}
+		if lenBytes > 0 {
+			start := len(f.buf)
+			if err := f.appendN(lenBytes); err != nil {
+				return err
+			}
+			var n uint64
+			switch lenBytes {
+			case 1:
+				n = uint64(f.buf[start])
+			case 2:
+				n = uint64(binary.BigEndian.Uint16(f.buf[start:]))
+			case 4:
+				n = uint64(binary.BigEndian.Uint32(f.buf[start:]))
+			}
+			switch {
+			case count > 0:
+				pending += count * n
+			case ext:
+				skip = n + 1
+			default:
+				skip = n
+			}
+		}
+		if size := uint64(len(f.buf)); size+skip > limit {
+			return f.tooLarge("declares %d more bytes after %d", skip, size)
+		}
+		if skip > 0 {
+			if err := f.appendN(int(skip)); err != nil {
+				return err
+			}
+		}
+		if size := uint64(len(f.buf)); pending > limit-size {
+			return f.tooLarge("declares %d more values after %d bytes", pending, size)
+		}
+	}
+	return nil
+}
+
+// appendN appends the next n bytes of the stream to buf. The buffer grows
+// with the bytes that actually arrive, never by a declared length alone.
+func (f *frameConn) appendN(n int) error {
+	for n > 0 {
+		chunk := min(n, 32<<10)
+		f.buf = slices.Grow(f.buf, chunk)
+		l := len(f.buf)
+		m, err := io.ReadFull(f.br, f.buf[l:l+chunk])
+		f.buf = f.buf[:l+m]
+		n -= m
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
