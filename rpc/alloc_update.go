@@ -195,7 +195,9 @@ func (n *Node) applyAllocBatch(entries []*allocEntry) {
 				notReady[e] = true
 				continue
 			}
-			e.skipped = append(e.skipped, s)
+			c := *s
+			c.NodeID = e.nodeID // a batched write does not name the node
+			e.skipped = append(e.skipped, &c)
 		}
 	}
 	for _, e := range entries {
