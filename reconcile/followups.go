@@ -1,0 +1,65 @@
+package reconcile
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// batchWindow: follow-ups of one group with the same trigger whose times
+// fall within this of the earliest become one evaluation.
+const batchWindow = 5 * time.Second
+
+// pendingFollowUp is one alloc's (or one decision's) wish for a later
+// evaluation, before batching.
+type pendingFollowUp struct {
+	group   string
+	trigger string
+	at      time.Time
+	allocID string // "" when no alloc's FollowupEvalID should point at it
+	reason  string
+}
+
+func (e *engine) followUp(group, trigger string, at time.Time, allocID, reason string) {
+	e.followUps = append(e.followUps, pendingFollowUp{group: group, trigger: trigger, at: at, allocID: allocID, reason: reason})
+}
+
+// flushFollowUps batches the pending follow-ups: per group and trigger,
+// those within batchWindow (inclusive) of the earliest are one FollowUp at
+// the earliest time; the next one outside the window starts a new batch.
+func (e *engine) flushFollowUps() {
+	fs := e.followUps
+	if len(fs) == 0 {
+		return
+	}
+	slices.SortFunc(fs, func(a, b pendingFollowUp) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.trigger, b.trigger),
+			a.at.Compare(b.at), cmp.Compare(a.allocID, b.allocID))
+	})
+	for start := 0; start < len(fs); {
+		first := fs[start]
+		end := start + 1
+		for end < len(fs) && fs[end].group == first.group && fs[end].trigger == first.trigger &&
+			fs[end].at.Sub(first.at) <= batchWindow {
+			end++
+		}
+		fu := FollowUp{TriggeredBy: first.trigger, WaitUntil: first.at, TaskGroup: first.group}
+		var reasons []string
+		for _, p := range fs[start:end] {
+			if p.allocID != "" {
+				fu.AllocIDs = append(fu.AllocIDs, p.allocID)
+			}
+			reasons = append(reasons, p.reason)
+		}
+		fu.AllocIDs = slices.Compact(fu.AllocIDs)
+		if end-start > 1 {
+			fu.Reason = "batched " + strconv.Itoa(end-start) + " follow-ups within 5s of the earliest: " + strings.Join(reasons, "; ")
+		} else {
+			fu.Reason = first.reason
+		}
+		e.res.FollowUps = append(e.res.FollowUps, fu)
+		start = end
+	}
+}

@@ -1,0 +1,269 @@
+package reconcile
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/rejoinhq/rejoin/structs"
+)
+
+// serviceGroup decides one task group of a service or batch job: classify,
+// then steps 1–7 of SCENARIOS.md in order.
+func (e *engine) serviceGroup(g int32) {
+	tg := e.job.TaskGroups[g]
+	if tg == nil {
+		return
+	}
+	lostAfter := tg.LostAfter()
+	now := e.in.Now
+	var reconnecting, disconnecting, waiting, lost []int32
+	for i := range e.infos {
+		ai := &e.infos[i]
+		if ai.group != g || !ai.live() {
+			continue
+		}
+		ai.cls, ai.row = classify(ai.a, ai.node, tg, lostAfter, now)
+		switch ai.cls {
+		case classReconnecting:
+			reconnecting = append(reconnecting, int32(i))
+		case classDisconnecting:
+			disconnecting = append(disconnecting, int32(i))
+		case classLost, classExpiring:
+			// Their Stop is certain, so they are not live for any other
+			// alloc's decision (a lost replacement replaces nothing).
+			lost = append(lost, int32(i))
+			ai.stopped = true
+		case classUntainted:
+			if ai.row == 4 {
+				waiting = append(waiting, int32(i))
+			}
+		}
+	}
+	e.placeFrom = len(e.res.Place)
+	e.filled = 0
+	for i := range e.infos {
+		if e.infos[i].group == g {
+			e.filled += e.fill(int32(i))
+		}
+	}
+
+	e.stepReconnecting(g, tg, reconnecting)
+	e.stepDisconnecting(g, tg, disconnecting, waiting)
+	e.stepLost(g, tg, lost)
+	e.stepFailed(g, tg)
+	e.stepJobUpdate(g)
+	e.stepCount(g, tg)
+}
+
+// stepReconnecting is step 1. Originals go before their replacements so a
+// replacement that also reconnects is decided after the pick that involves it.
+func (e *engine) stepReconnecting(g int32, tg *structs.TaskGroup, idx []int32) {
+	slices.SortFunc(idx, func(x, y int32) int {
+		return cmp.Or(cmp.Compare(e.depth(x), e.depth(y)), cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID))
+	})
+	policy := tg.EffectiveReschedulePolicy()
+	strategy := tg.ReconcileStrategy()
+	now := e.in.Now
+	for _, i := range idx {
+		ai := &e.infos[i]
+		if ai.stopped {
+			continue // lost a pick against its own original
+		}
+		a := ai.a
+		row := rowText[ai.row]
+		if a.ClientStatus == structs.AllocClientStatusFailed {
+			e.reconnectFailed(g, i, policy, row)
+			continue
+		}
+		if a.DesiredStatus != structs.AllocDesiredStatusRun || a.JobVersion < e.job.Version {
+			e.stop(i, "", structs.AllocNotNeeded, fmt.Sprintf("%s; job version %d < current %d (desired %s) → stop", row, a.JobVersion, e.job.Version, a.DesiredStatus))
+			continue
+		}
+		origLoses, why := false, ""
+		for _, r := range e.liveReplacements(i) {
+			keepRepl, reason := pick(a, e.infos[r].a, strategy)
+			if keepRepl {
+				origLoses = true
+				why += reason + "; "
+				continue
+			}
+			e.stop(r, "", structs.AllocReconnected, fmt.Sprintf("%s of %s: %s → stop replacement", row, a.ID, reason))
+		}
+		if origLoses {
+			e.stop(i, "", structs.AllocNotNeeded, row+"; "+why+"stop original")
+			continue
+		}
+		e.reconnect(i, fmt.Sprintf("%s; no replacement kept (strategy %s) → reconnect, last unknown at %s, now %s", row, strategy, ts(a.LastUnknown()), ts(now)))
+	}
+}
+
+// reconnectFailed handles a reconnecting alloc whose client reports failed.
+func (e *engine) reconnectFailed(g, i int32, policy structs.ReschedulePolicy, row string) {
+	a := e.infos[i].a
+	now := e.in.Now
+	if e.hasLiveReplacement(i) {
+		e.stop(i, structs.AllocClientStatusFailed, structs.AllocRescheduled, row+"; failed with a live replacement → stop as failed")
+		return
+	}
+	ok, why := reschedulable(a, policy, now)
+	if !ok {
+		e.reconnect(i, row+"; failed, no replacement, "+why+" → reconnect and keep the slot as exhausted")
+		return
+	}
+	at := rescheduleAt(a, policy, now)
+	if !now.Before(at) {
+		e.stop(i, structs.AllocClientStatusFailed, structs.AllocRescheduled, fmt.Sprintf("%s; failed, %s, due at %s <= now → reschedule", row, why, ts(at)))
+		e.place(g, a.Name, i, "", fmt.Sprintf("reschedule of failed reconnecting %s (%s)", a.ID, why))
+		return
+	}
+	e.reconnect(i, fmt.Sprintf("%s; failed, %s, not due until %s → reconnect and wait", row, why, ts(at)))
+	if e.hasOtherFollowUp(a) {
+		return
+	}
+	e.followUp(e.job.TaskGroups[g].Name, structs.EvalTriggerAllocReschedule, at, a.ID,
+		fmt.Sprintf("reschedule failed %s at %s (failed at %s + delay %s)", a.ID, ts(at), ts(failedAt(a, now)), policy.Delay))
+}
+
+// stepDisconnecting is step 3: disconnecting allocs (rows 7, 13) and the
+// row-4 allocs already waiting on a disconnected node.
+func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting, waiting []int32) {
+	now := e.in.Now
+	lostAfter := tg.LostAfter()
+	replace := tg.Replace()
+	policy := tg.EffectiveReschedulePolicy()
+	e.sortByID(disconnecting)
+	for _, i := range disconnecting {
+		a := e.infos[i].a
+		row := rowText[e.infos[i].row]
+		timeoutAt := now.Add(lostAfter)
+		e.disconnect(i, fmt.Sprintf("%s → mark unknown at %s; lost after %s at %s", row, ts(now), lostAfter, ts(timeoutAt)))
+		rescheduleFollowUp := false
+		if replace {
+			ok, why := reschedulable(a, policy, now)
+			switch {
+			case !ok:
+			case policy.Delay == 0:
+				if !e.hasLiveReplacement(i) {
+					e.place(g, a.Name, i, "", fmt.Sprintf("%s; replace=true, %s, delay 0 → replace disconnected %s now", row, why, a.ID))
+				}
+			default:
+				at := now.Add(policy.Delay)
+				e.followUp(tg.Name, structs.EvalTriggerAllocReschedule, at, a.ID,
+					fmt.Sprintf("replace disconnected %s at %s (now + delay %s)", a.ID, ts(at), policy.Delay))
+				rescheduleFollowUp = true
+			}
+		}
+		owner := a.ID
+		if rescheduleFollowUp {
+			owner = "" // the alloc's FollowupEvalID is the reschedule evaluation
+		}
+		e.followUp(tg.Name, structs.EvalTriggerMaxDisconnectTimeout, timeoutAt, owner,
+			fmt.Sprintf("disconnect timeout of %s at %s (now %s + lost_after %s)", a.ID, ts(timeoutAt), ts(now), lostAfter))
+	}
+	if !replace {
+		return
+	}
+	e.sortByID(waiting)
+	for _, i := range waiting {
+		a := e.infos[i].a
+		if e.hasLiveReplacement(i) {
+			continue
+		}
+		ok, why := reschedulable(a, policy, now)
+		if !ok {
+			continue
+		}
+		at := rescheduleAt(a, policy, now)
+		if !now.Before(at) {
+			e.place(g, a.Name, i, "", fmt.Sprintf("%s; no live replacement, %s, due at %s (unknown since %s + delay %s) → replace",
+				rowText[4], why, ts(at), ts(a.LastUnknown()), policy.Delay))
+			continue
+		}
+		if e.hasOtherFollowUp(a) {
+			continue
+		}
+		e.followUp(tg.Name, structs.EvalTriggerAllocReschedule, at, a.ID,
+			fmt.Sprintf("replace unknown %s at %s (unknown since %s + delay %s)", a.ID, ts(at), ts(a.LastUnknown()), policy.Delay))
+	}
+}
+
+// stepLost is step 4: lost and expiring allocs are stopped as lost and
+// replaced while the group is below Count and nothing replaces them yet.
+func (e *engine) stepLost(g int32, tg *structs.TaskGroup, lost []int32) {
+	slices.SortFunc(lost, func(x, y int32) int {
+		return cmp.Or(cmp.Compare(e.infos[x].nameIdx, e.infos[y].nameIdx), cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID))
+	})
+	for _, i := range lost {
+		ai := &e.infos[i]
+		reason := rowText[ai.row]
+		if ai.cls == classExpiring {
+			reason = fmt.Sprintf("%s: unknown since %s + lost_after %s <= now %s", reason, ts(ai.a.LastUnknown()), tg.LostAfter(), ts(e.in.Now))
+		}
+		ai.stopped = false // marked up front; record the Stop itself now
+		e.addStop(i, structs.AllocClientStatusLost, structs.AllocLost, reason+" → stop as lost")
+	}
+	for _, i := range lost {
+		a := e.infos[i].a
+		if e.hasLiveReplacement(i) {
+			continue
+		}
+		if e.filled >= tg.Count {
+			continue
+		}
+		e.place(g, a.Name, i, "", fmt.Sprintf("replace lost %s: group fills %d of %d slots and nothing replaces it", a.ID, e.filled, tg.Count))
+	}
+}
+
+// stepFailed is step 5: failed untainted allocs with nothing replacing them.
+func (e *engine) stepFailed(g int32, tg *structs.TaskGroup) {
+	policy := tg.EffectiveReschedulePolicy()
+	now := e.in.Now
+	for i := range e.infos {
+		ai := &e.infos[i]
+		if ai.group != g || !ai.live() || ai.cls != classUntainted ||
+			ai.a.ClientStatus != structs.AllocClientStatusFailed || ai.a.DesiredStatus != structs.AllocDesiredStatusRun {
+			continue
+		}
+		if e.hasLiveReplacement(int32(i)) {
+			continue
+		}
+		a := ai.a
+		ok, why := reschedulable(a, policy, now)
+		if !ok {
+			continue // it stays and keeps its slot
+		}
+		at := rescheduleAt(a, policy, now)
+		if !now.Before(at) {
+			e.stop(int32(i), "", structs.AllocRescheduled, fmt.Sprintf("step 5: failed, %s, due at %s <= now → reschedule", why, ts(at)))
+			e.place(g, a.Name, int32(i), "", fmt.Sprintf("reschedule of failed %s (%s)", a.ID, why))
+			continue
+		}
+		if e.hasOtherFollowUp(a) {
+			continue
+		}
+		e.followUp(tg.Name, structs.EvalTriggerAllocReschedule, at, a.ID,
+			fmt.Sprintf("reschedule failed %s at %s (failed at %s + delay %s)", a.ID, ts(at), ts(failedAt(a, now)), policy.Delay))
+	}
+}
+
+// stepJobUpdate is step 6: live pending or running allocs of an older job
+// version are updated in place or replaced, all in one pass.
+func (e *engine) stepJobUpdate(g int32) {
+	for i := range e.infos {
+		ai := &e.infos[i]
+		if ai.group != g || !ai.live() || ai.cls != classUntainted || ai.a.JobVersion >= e.job.Version {
+			continue
+		}
+		if cs := ai.a.ClientStatus; cs != structs.AllocClientStatusPending && cs != structs.AllocClientStatusRunning {
+			continue
+		}
+		a := ai.a
+		if e.job.UpdateInPlace {
+			e.update(int32(i), fmt.Sprintf("step 6: job version %d < %d, update in place", a.JobVersion, e.job.Version))
+			continue
+		}
+		e.stop(int32(i), "", structs.AllocUpdating, fmt.Sprintf("step 6: job version %d < %d, replace", a.JobVersion, e.job.Version))
+		e.place(g, a.Name, int32(i), "", fmt.Sprintf("step 6: new version %d of %s", e.job.Version, a.ID))
+	}
+}
