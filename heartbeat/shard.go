@@ -2,198 +2,187 @@ package heartbeat
 
 import "sync"
 
-// shard is one lock's worth of tracked nodes: an open-addressing index from
-// node ID to a dense slot, per-slot arrays, and a 4-ary min-heap of slots by
-// deadline. Dense slots keep the per-node cost to a few machine words and no
-// per-node heap object, so the garbage collector has almost nothing to scan.
+// shard is one lock's worth of tracked nodes: an open-addressing table of
+// node records and a 4-ary min-heap of record positions by deadline. There is
+// no per-node heap object, so the garbage collector has almost nothing to
+// scan, and a Reset touches one record (one cache line) after hashing.
 //
 // Deadlines are int64 nanoseconds since the tracker's base time. A heap key
-// is a lower bound of its slot's real deadline (due): a Reset that moves a
-// deadline later only stores due (O(1)); the heap entry is re-keyed when it
-// reaches the root. A Reset that moves a deadline earlier lowers the key.
+// is a lower bound of its record's real deadline (due): a Reset that moves a
+// deadline later only stores due; the heap entry is re-keyed when it reaches
+// the root. A Reset that moves a deadline earlier lowers the key if needed.
 type shard struct {
 	mu sync.Mutex // protects every field below
 
-	// index: linear probing, backward-shift deletion. An entry is
-	// tag<<32 | slot+1, 0 when empty; tag is the high 32 bits of the node's
-	// hash and its low bits are the home bucket.
-	index []uint64
-	used  int
+	// recs is the table: linear probing over any size (the home bucket is
+	// tag*len>>32, so growth can be 1.25x and memory stays dense),
+	// backward-shift deletion, no tombstones. A record with tag 0 is empty.
+	recs []record
+	used int
 
-	ids  []string // slot -> node ID ("" when free)
-	due  []int64  // slot -> real deadline
-	pos  []int32  // slot -> heap position, -1 when free
-	free []uint32 // free slots, reused before growing
-
-	heap []heapEntry
+	// The heap, split in two arrays to avoid padding: heapKey[i] is the key
+	// of the record at recs[heapRef[i]].
+	heapKey []int64
+	heapRef []uint32
 
 	_ [64]byte // keeps neighbouring shards' locks off this cache line
 }
 
-type heapEntry struct {
-	key  int64 // <= due[slot]
-	slot uint32
+// record is one tracked node: 32 bytes, so two share a cache line.
+type record struct {
+	id  string
+	due int64  // real deadline
+	pos int32  // heap position
+	tag uint32 // hash bits, never 0 in a used record
 }
 
-const minIndexSize = 16
+const (
+	minTableSize = 16
+	maxLoadNum   = 4 // grow when used exceeds 4/5 of the table
+	maxLoadDen   = 5
+)
 
-// lookup returns the slot of id and true, or the index position where id
-// would be inserted and false.
-func (s *shard) lookup(tag uint32, id string) (int, uint32, bool) {
-	if len(s.index) == 0 {
-		return 0, 0, false
+func (s *shard) home(tag uint32) int {
+	return int(uint64(tag) * uint64(len(s.recs)) >> 32)
+}
+
+// lookup returns the position of id's record and true, or the position where
+// it would be inserted and false.
+func (s *shard) lookup(tag uint32, id string) (int, bool) {
+	n := len(s.recs)
+	if n == 0 {
+		return 0, false
 	}
-	mask := uint32(len(s.index) - 1)
-	i := tag & mask
+	i := s.home(tag)
 	for {
-		e := s.index[i]
-		if e == 0 {
-			return int(i), 0, false
+		r := &s.recs[i]
+		if r.tag == 0 {
+			return i, false
 		}
-		if uint32(e>>32) == tag {
-			if slot := uint32(e) - 1; s.ids[slot] == id {
-				return int(i), slot, true
-			}
+		if r.tag == tag && r.id == id {
+			return i, true
 		}
-		i = (i + 1) & mask
+		if i++; i == n {
+			i = 0
+		}
 	}
 }
 
 // insert adds id with deadline due; the caller has checked it is absent.
 func (s *shard) insert(tag uint32, id string, due int64) {
-	if (s.used+1)*4 > len(s.index)*3 {
+	if (s.used+1)*maxLoadDen > len(s.recs)*maxLoadNum {
 		s.grow()
 	}
-	var slot uint32
-	if n := len(s.free); n > 0 {
-		slot = s.free[n-1]
-		s.free = s.free[:n-1]
-		s.ids[slot], s.due[slot] = id, due
-	} else {
-		slot = uint32(len(s.ids))
-		s.ids = append(s.ids, id)
-		s.due = append(s.due, due)
-		s.pos = append(s.pos, -1)
-	}
-	mask := uint32(len(s.index) - 1)
-	i := tag & mask
-	for s.index[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.index[i] = uint64(tag)<<32 | uint64(slot+1)
+	i, _ := s.lookup(tag, id)
+	s.recs[i] = record{id: id, due: due, pos: int32(len(s.heapKey)), tag: tag}
 	s.used++
-	s.heap = append(s.heap, heapEntry{key: due, slot: slot})
-	s.up(len(s.heap) - 1)
+	s.heapKey = append(s.heapKey, due)
+	s.heapRef = append(s.heapRef, uint32(i))
+	s.up(len(s.heapKey) - 1)
 }
 
-// grow doubles the index and reinserts every entry.
+// grow enlarges the table by a quarter and reinserts every record.
 func (s *shard) grow() {
-	n := len(s.index) * 2
-	if n < minIndexSize {
-		n = minIndexSize
-	}
-	old := s.index
-	s.index = make([]uint64, n)
-	mask := uint32(n - 1)
-	for _, e := range old {
-		if e == 0 {
+	n := max(len(s.recs)+len(s.recs)/4, minTableSize)
+	old := s.recs
+	s.recs = make([]record, n)
+	for _, r := range old {
+		if r.tag == 0 {
 			continue
 		}
-		i := uint32(e>>32) & mask
-		for s.index[i] != 0 {
-			i = (i + 1) & mask
+		i := s.home(r.tag)
+		for s.recs[i].tag != 0 {
+			if i++; i == n {
+				i = 0
+			}
 		}
-		s.index[i] = e
+		s.recs[i] = r
+		s.heapRef[r.pos] = uint32(i)
 	}
 }
 
-// deleteAt removes the slot whose index entry is at position i: index entry,
-// heap entry, and the slot itself (returned to the free list).
-func (s *shard) deleteAt(i int, slot uint32) {
-	mask := len(s.index) - 1
-	// Backward-shift deletion keeps every probe chain unbroken without
-	// tombstones.
+// deleteAt removes the record at position i and its heap entry.
+func (s *shard) deleteAt(i int) {
+	s.removeHeapAt(int(s.recs[i].pos))
+	n := len(s.recs)
 	j := i
 	for {
-		j = (j + 1) & mask
-		e := s.index[j]
-		if e == 0 {
+		if j++; j == n {
+			j = 0
+		}
+		r := s.recs[j]
+		if r.tag == 0 {
 			break
 		}
-		home := int(uint32(e>>32)) & mask
-		// Move e into the hole unless its home lies cyclically in (i, j].
-		if (i <= j && (home <= i || home > j)) || (i > j && home <= i && home > j) {
-			s.index[i] = e
+		// Move r into the hole unless its home lies cyclically in (i, j].
+		h := s.home(r.tag)
+		if (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+			s.recs[i] = r
+			s.heapRef[r.pos] = uint32(i)
 			i = j
 		}
 	}
-	s.index[i] = 0
+	s.recs[i] = record{} // lets the ID string be collected
 	s.used--
-	s.removeHeapAt(int(s.pos[slot]))
-	s.ids[slot] = "" // let the string be collected
-	s.pos[slot] = -1
-	s.free = append(s.free, slot)
+}
+
+func (s *shard) swapIn(i int, key int64, ref uint32) {
+	s.heapKey[i], s.heapRef[i] = key, ref
+	s.recs[ref].pos = int32(i)
 }
 
 // up restores heap order from position i towards the root.
 func (s *shard) up(i int) {
-	h := s.heap
-	e := h[i]
+	key, ref := s.heapKey[i], s.heapRef[i]
 	for i > 0 {
 		p := (i - 1) / 4
-		if h[p].key <= e.key {
+		if s.heapKey[p] <= key {
 			break
 		}
-		h[i] = h[p]
-		s.pos[h[i].slot] = int32(i)
+		s.swapIn(i, s.heapKey[p], s.heapRef[p])
 		i = p
 	}
-	h[i] = e
-	s.pos[e.slot] = int32(i)
+	s.swapIn(i, key, ref)
 }
 
 // down restores heap order from position i towards the leaves.
 func (s *shard) down(i int) {
-	h := s.heap
-	n := len(h)
-	e := h[i]
+	n := len(s.heapKey)
+	key, ref := s.heapKey[i], s.heapRef[i]
 	for {
 		c := 4*i + 1
 		if c >= n {
 			break
 		}
 		m := c
-		end := min(c+4, n)
-		for k := c + 1; k < end; k++ {
-			if h[k].key < h[m].key {
+		for k, end := c+1, min(c+4, n); k < end; k++ {
+			if s.heapKey[k] < s.heapKey[m] {
 				m = k
 			}
 		}
-		if h[m].key >= e.key {
+		if s.heapKey[m] >= key {
 			break
 		}
-		h[i] = h[m]
-		s.pos[h[i].slot] = int32(i)
+		s.swapIn(i, s.heapKey[m], s.heapRef[m])
 		i = m
 	}
-	h[i] = e
-	s.pos[e.slot] = int32(i)
+	s.swapIn(i, key, ref)
 }
 
 func (s *shard) removeHeapAt(i int) {
-	last := len(s.heap) - 1
+	last := len(s.heapKey) - 1
 	if i != last {
-		s.heap[i] = s.heap[last]
-		s.heap = s.heap[:last]
+		s.heapKey[i], s.heapRef[i] = s.heapKey[last], s.heapRef[last]
+		s.heapKey, s.heapRef = s.heapKey[:last], s.heapRef[:last]
 		s.down(i)
 		s.up(i)
 		return
 	}
-	s.heap = s.heap[:last]
+	s.heapKey, s.heapRef = s.heapKey[:last], s.heapRef[:last]
 }
 
 // reset empties the shard and releases its memory.
 func (s *shard) reset() {
-	s.index, s.used = nil, 0
-	s.ids, s.due, s.pos, s.free, s.heap = nil, nil, nil, nil, nil
+	s.recs, s.used = nil, 0
+	s.heapKey, s.heapRef = nil, nil
 }

@@ -89,9 +89,10 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 
 func (t *Tracker) now() int64 { return int64(t.clk.Now().Sub(t.base)) }
 
+// locate returns id's shard and tag (hash bits, never 0).
 func (t *Tracker) locate(id string) (*shard, uint32) {
 	h := maphash.String(t.seed, id)
-	return &t.shards[h&t.shardMask], uint32(h >> 32)
+	return &t.shards[h&t.shardMask], uint32(h>>32) | 1
 }
 
 // Reset sets nodeID's deadline to now+ttl, tracking it if it was not, and
@@ -101,15 +102,20 @@ func (t *Tracker) Reset(nodeID string, ttl time.Duration) (inserted bool) {
 	s, tag := t.locate(nodeID)
 	lowered := false
 	s.mu.Lock()
-	_, slot, ok := s.lookup(tag, nodeID)
+	i, ok := s.lookup(tag, nodeID)
 	switch {
 	case ok:
-		s.due[slot] = due
-		if p := s.pos[slot]; due < s.heap[p].key {
-			s.heap[p].key = due
-			s.up(int(p))
-			lowered = true
+		r := &s.recs[i]
+		// The heap key is <= the old due, so a deadline that does not move
+		// earlier needs no heap work at all.
+		if due < r.due {
+			if p := r.pos; due < s.heapKey[p] {
+				s.heapKey[p] = due
+				s.up(int(p))
+				lowered = true
+			}
 		}
+		r.due = due
 	default:
 		s.insert(tag, nodeID, due)
 		inserted, lowered = true, true
@@ -129,9 +135,9 @@ func (t *Tracker) Reset(nodeID string, ttl time.Duration) (inserted bool) {
 func (t *Tracker) Remove(nodeID string) bool {
 	s, tag := t.locate(nodeID)
 	s.mu.Lock()
-	i, slot, ok := s.lookup(tag, nodeID)
+	i, ok := s.lookup(tag, nodeID)
 	if ok {
-		s.deleteAt(i, slot)
+		s.deleteAt(i)
 	}
 	s.mu.Unlock()
 	if ok {
@@ -153,10 +159,10 @@ func (t *Tracker) Contains(nodeID string) bool {
 func (t *Tracker) Deadline(nodeID string) (time.Time, bool) {
 	s, tag := t.locate(nodeID)
 	s.mu.Lock()
-	_, slot, ok := s.lookup(tag, nodeID)
+	i, ok := s.lookup(tag, nodeID)
 	var due int64
 	if ok {
-		due = s.due[slot]
+		due = s.recs[i].due
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -233,22 +239,20 @@ func (t *Tracker) fire() {
 		s := &t.shards[i]
 		s.mu.Lock()
 		removed := 0
-		for len(s.heap) > 0 && s.heap[0].key <= now {
-			slot := s.heap[0].slot
-			if due := s.due[slot]; due > now {
-				s.heap[0].key = due
+		for len(s.heapKey) > 0 && s.heapKey[0] <= now {
+			at := s.heapRef[0]
+			r := s.recs[at]
+			if r.due > now {
+				s.heapKey[0] = r.due
 				s.down(0)
 				continue
 			}
-			id := s.ids[slot]
-			expired = append(expired, expiredEntry{due: s.due[slot], id: id})
-			_, tag := t.locate(id)
-			at, _, _ := s.lookup(tag, id)
-			s.deleteAt(at, slot)
+			expired = append(expired, expiredEntry{due: r.due, id: r.id})
+			s.deleteAt(int(at))
 			removed++
 		}
-		if len(s.heap) > 0 && s.heap[0].key < next {
-			next = s.heap[0].key
+		if len(s.heapKey) > 0 && s.heapKey[0] < next {
+			next = s.heapKey[0]
 		}
 		s.mu.Unlock()
 		t.n.Add(-int64(removed))
