@@ -134,6 +134,9 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 	policy := tg.EffectiveReschedulePolicy()
 	e.sortByID(disconnecting)
 	for _, i := range disconnecting {
+		if !e.infos[i].live() {
+			continue // a replacement stopped by a reconnect pick
+		}
 		a := e.infos[i].a
 		row := rowText[e.infos[i].row]
 		timeoutAt := now.Add(lostAfter)
@@ -167,7 +170,7 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 	e.sortByID(waiting)
 	for _, i := range waiting {
 		a := e.infos[i].a
-		if e.hasLiveReplacement(i) {
+		if !e.infos[i].live() || e.hasLiveReplacement(i) {
 			continue
 		}
 		ok, why := reschedulable(a, policy, now)

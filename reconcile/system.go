@@ -42,7 +42,11 @@ func (e *engine) systemGroup(g int32) {
 					Reason: fmt.Sprintf("system: running on disconnected node %q, lost_after %s → mark unknown, no replacement", a.NodeID, lostAfter)})
 			}
 		case nodeUp(ai.node):
-			if a.NeedsToReconnect() && cs != structs.AllocClientStatusUnknown && cs != structs.AllocClientStatusFailed {
+			// SCENARIOS.md excludes failed: such a node gets a placement
+			// replacing it instead. A complete (or lost) alloc is replaced
+			// the same way, so it is not reconnected either: an alloc is
+			// never reconnected and replaced at once.
+			if a.NeedsToReconnect() && isPendingOrRunning(cs) {
 				e.reconnect(int32(i), fmt.Sprintf("system: node %q is %s, last unknown at %s, client reports %s → reconnect",
 					a.NodeID, ai.node.Status, ts(a.LastUnknown()), cs))
 			}
@@ -51,7 +55,7 @@ func (e *engine) systemGroup(g int32) {
 	e.placeOnEmptyNodes(g, tg)
 }
 
-// placeOnEmptyNodes places one alloc on every ready, eligible node that has
+// placeOnEmptyNodes places one alloc on every ready, eligible, undrained node that has
 // no pending, running or unknown alloc of the group after this result.
 func (e *engine) placeOnEmptyNodes(g int32, tg *structs.TaskGroup) {
 	// Allocs of the group per node, threaded through a slice: one map
@@ -72,7 +76,9 @@ func (e *engine) placeOnEmptyNodes(g int32, tg *structs.TaskGroup) {
 	}
 	ids := make([]string, 0, len(e.in.Nodes))
 	for id, n := range e.in.Nodes {
-		if n != nil && nodeUp(n) && systemEligible(n) {
+		// Placements need a ready node: an initializing one keeps what it
+		// has but gets nothing new (SCENARIOS.md: "A ready, eligible node").
+		if n != nil && n.Status == structs.NodeStatusReady && systemEligible(n) {
 			ids = append(ids, id)
 		}
 	}
