@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rejoinhq/rejoin/testutil"
 	"github.com/shoenig/test/must"
 )
 
@@ -33,9 +32,9 @@ func (l *expiryLog) all() []string {
 	return out
 }
 
-func newTestTracker(t *testing.T, batch int) (*Tracker, *testutil.FakeClock, *expiryLog) {
+func newTestTracker(t *testing.T, batch int) (*Tracker, *fakeClock, *expiryLog) {
 	t.Helper()
-	clk := testutil.NewFakeClock(epoch)
+	clk := newFakeClock(epoch)
 	log := &expiryLog{}
 	tr := NewTracker(TrackerConfig{Clock: clk, OnExpire: log.record, BatchSize: batch, Shards: 4})
 	return tr, clk, log
@@ -178,7 +177,7 @@ func TestTracker_ManyNodesRandomOps(t *testing.T) {
 }
 
 func TestTracker_ConcurrentResets(t *testing.T) {
-	clk := testutil.NewFakeClock(epoch)
+	clk := newFakeClock(epoch)
 	tr := NewTracker(TrackerConfig{Clock: clk})
 	const workers, perWorker = 64, 200
 	var wg sync.WaitGroup
