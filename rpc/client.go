@@ -64,8 +64,12 @@ var _ NodeAPI = (*Client)(nil)
 
 // clientSlot is one pooled connection.
 type clientSlot struct {
-	mu sync.Mutex // protects rc
+	mu sync.Mutex // protects rc, dialing and dialErr
 	rc *rpc.Client
+	// dialing is closed when the dial in progress ends; dialErr is its
+	// error, read by the callers that waited for it.
+	dialing chan struct{}
+	dialErr error
 }
 
 // NewClient returns a client; it dials lazily, on the first call.
@@ -202,32 +206,44 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(mrand.Int64N(int64(d/2)+1))
 }
 
-// get returns the slot's connection, dialing one if it has none. The dial
-// happens outside the lock; if two callers race, the loser's connection is
-// closed.
+// get returns the slot's connection, dialing one if it has none. One
+// caller dials (outside the lock) while the others wait for its result, so
+// a burst of calls opens one connection, not one each.
 func (s *clientSlot) get(c *Client) (*rpc.Client, error) {
-	s.mu.Lock()
-	rc := s.rc
-	s.mu.Unlock()
-	if rc != nil {
-		return rc, nil
+	for {
+		s.mu.Lock()
+		if s.rc != nil {
+			rc := s.rc
+			s.mu.Unlock()
+			return rc, nil
+		}
+		if wait := s.dialing; wait != nil {
+			s.mu.Unlock()
+			<-wait
+			s.mu.Lock()
+			err := s.dialErr
+			s.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		done := make(chan struct{})
+		s.dialing = done
+		s.mu.Unlock()
+
+		rc, err := c.dial()
+		s.mu.Lock()
+		s.dialing, s.dialErr = nil, err
+		if err == nil && c.closed.Load() {
+			rc.Close()
+			rc, err = nil, rpc.ErrShutdown
+		}
+		s.rc = rc
+		s.mu.Unlock()
+		close(done)
+		return rc, err
 	}
-	rc, err := c.dial()
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rc != nil {
-		rc.Close()
-		return s.rc, nil
-	}
-	if c.closed.Load() {
-		rc.Close()
-		return nil, rpc.ErrShutdown
-	}
-	s.rc = rc
-	return rc, nil
 }
 
 // drop forgets rc if it is still the slot's connection, and closes it.
