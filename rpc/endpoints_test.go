@@ -260,7 +260,7 @@ func TestGetClientAllocs_TimesOutWithCurrentData(t *testing.T) {
 	}()
 	waitFor(func() bool { return len(f.clock.Pending()) == 1 })
 	// Capped at MaxQueryTime, plus half of the 1/16 jitter.
-	deadline, _ := f.clock.NextDeadline()
+	deadline := f.clock.Pending()[0]
 	must.Eq(t, MaxQueryTime+MaxQueryTime/JitterFraction/2, deadline.Sub(f.clock.Now()))
 	f.clock.Advance(deadline.Sub(f.clock.Now()))
 	r := <-done

@@ -14,7 +14,6 @@ import (
 
 	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
-	"github.com/rejoinhq/rejoin/testutil"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -84,7 +83,7 @@ type fixture struct {
 	t     testing.TB
 	store *state.Store
 	node  *Node
-	clock *testutil.FakeClock
+	clock *fakeClock
 	hb    *fakeHeartbeats
 	logs  *syncBuffer
 	ids   atomic.Int64
@@ -96,7 +95,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
 	st, err := state.NewStore(nil)
 	must.NoError(t, err)
-	f := &fixture{t: t, store: st, clock: testutil.NewFakeClock(t0), hb: newFakeHeartbeats(), logs: &syncBuffer{}}
+	f := &fixture{t: t, store: st, clock: newFakeClock(t0), hb: newFakeHeartbeats(), logs: &syncBuffer{}}
 	cfg := Config{
 		Store:       st,
 		Heartbeats:  f.hb,
