@@ -159,8 +159,6 @@ func (r *fixedRand) Uint64() uint64 {
 	return r.n
 }
 
-func dur(d time.Duration) *time.Duration { return &d }
-
 func job(id string, lostAfter time.Duration) *structs.Job {
 	tg := &structs.TaskGroup{Name: "web", Count: 1}
 	if lostAfter > 0 {
