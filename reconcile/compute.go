@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rejoinhq/rejoin/structs"
 )
@@ -56,6 +57,26 @@ type engine struct {
 	placeFrom int
 
 	followUps []pendingFollowUp
+
+	// Memoised reason fragments: many allocs share times and scores.
+	scoreText map[float64]string
+	tsText    [2]struct {
+		t time.Time
+		s string
+	}
+}
+
+// ts formats a time for reasons, remembering the last two it formatted.
+func (e *engine) ts(t time.Time) string {
+	for k := range e.tsText {
+		if c := &e.tsText[k]; c.s != "" && c.t.Equal(t) {
+			return c.s
+		}
+	}
+	s := ts(t)
+	e.tsText[1] = e.tsText[0]
+	e.tsText[0].t, e.tsText[0].s = t, s
+	return s
 }
 
 // stopServerTerminalOnDeadNodes applies the one exception to "server-terminal

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,9 @@ type pendingFollowUp struct {
 	trigger string
 	at      time.Time
 	allocID string // "" when no alloc's FollowupEvalID should point at it
-	reason  string
+	// reason explains this one follow-up; callers share one string among
+	// many allocs where they can, so batching thousands costs nothing.
+	reason string
 }
 
 func (e *engine) followUp(group, trigger string, at time.Time, allocID, reason string) {
@@ -35,8 +36,16 @@ func (e *engine) flushFollowUps() {
 		return
 	}
 	slices.SortFunc(fs, func(a, b pendingFollowUp) int {
-		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.trigger, b.trigger),
-			a.at.Compare(b.at), cmp.Compare(a.allocID, b.allocID))
+		if c := strings.Compare(a.group, b.group); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.trigger, b.trigger); c != 0 {
+			return c
+		}
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.allocID, b.allocID)
 	})
 	for start := 0; start < len(fs); {
 		first := fs[start]
@@ -45,19 +54,17 @@ func (e *engine) flushFollowUps() {
 			fs[end].at.Sub(first.at) <= batchWindow {
 			end++
 		}
-		fu := FollowUp{TriggeredBy: first.trigger, WaitUntil: first.at, TaskGroup: first.group}
-		var reasons []string
+		fu := FollowUp{TriggeredBy: first.trigger, WaitUntil: first.at, TaskGroup: first.group, Reason: first.reason}
 		for _, p := range fs[start:end] {
 			if p.allocID != "" {
 				fu.AllocIDs = append(fu.AllocIDs, p.allocID)
 			}
-			reasons = append(reasons, p.reason)
 		}
 		fu.AllocIDs = slices.Compact(fu.AllocIDs)
-		if end-start > 1 {
-			fu.Reason = "batched " + strconv.Itoa(end-start) + " follow-ups within 5s of the earliest: " + strings.Join(reasons, "; ")
-		} else {
-			fu.Reason = first.reason
+		if n := end - start; n > 1 {
+			last := fs[end-1]
+			fu.Reason = "batched " + strconv.Itoa(n) + " " + first.trigger + " follow-ups from " + ts(first.at) +
+				" to " + ts(last.at) + " (within 5s of the earliest) at the earliest; first: " + first.reason
 		}
 		e.res.FollowUps = append(e.res.FollowUps, fu)
 		start = end

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rejoinhq/rejoin/structs"
@@ -9,7 +10,7 @@ import (
 
 // pick decides between a reconnecting original and one of its replacements:
 // it reports whether the replacement is kept, and why.
-func pick(orig, repl *structs.Allocation, strategy string) (bool, string) {
+func (e *engine) pick(orig, repl *structs.Allocation, strategy string) (bool, string) {
 	if repl.JobVersion > orig.JobVersion {
 		return true, fmt.Sprintf("replacement %s has newer job version %d > original %d", repl.ID, repl.JobVersion, orig.JobVersion)
 	}
@@ -19,45 +20,55 @@ func pick(orig, repl *structs.Allocation, strategy string) (bool, string) {
 	case structs.ReconcileOptionKeepReplacement:
 		return true, "keep_replacement"
 	case structs.ReconcileOptionLongestRunning:
-		return pickLongestRunning(orig, repl)
+		return e.pickLongestRunning(orig, repl)
 	}
-	return pickBestScore(orig, repl, "best_score")
+	return e.pickBestScore(orig, repl, "best_score")
 }
 
 // pickBestScore keeps the replacement only if its max NormScore is strictly
 // higher (or the original has none and it has one) and it is running or the
 // original is not. Ties keep the original.
-func pickBestScore(orig, repl *structs.Allocation, label string) (bool, string) {
+func (e *engine) pickBestScore(orig, repl *structs.Allocation, label string) (bool, string) {
 	os, oOK := orig.Metrics.MaxNormScore()
 	rs, rOK := repl.Metrics.MaxNormScore()
 	higher := rOK && (!oOK || rs > os)
-	scores := fmt.Sprintf("replacement %s %s vs original %s %s", repl.ID, scoreText(rs, rOK), orig.ID, scoreText(os, oOK))
+	scores := "replacement " + repl.ID + " " + e.score(rs, rOK) + " vs original " + orig.ID + " " + e.score(os, oOK)
 	if !higher {
 		return false, label + ": " + scores + ", replacement not strictly higher → keep original"
 	}
 	replRunning := repl.ClientStatus == structs.AllocClientStatusRunning
 	origRunning := orig.ClientStatus == structs.AllocClientStatusRunning
 	if !replRunning && origRunning {
-		return false, fmt.Sprintf("%s: %s higher but replacement is %s and original running → keep original", label, scores, repl.ClientStatus)
+		return false, label + ": " + scores + " higher but replacement is " + repl.ClientStatus + " and original running → keep original"
 	}
 	return true, label + ": " + scores + " strictly higher → keep replacement"
 }
 
-func scoreText(s float64, ok bool) string {
+// score formats a NormScore for reasons, memoised: a group's allocs share
+// few distinct scores.
+func (e *engine) score(s float64, ok bool) string {
 	if !ok {
 		return "(no score)"
 	}
-	return fmt.Sprintf("%.4g", s)
+	if v, hit := e.scoreText[s]; hit {
+		return v
+	}
+	if e.scoreText == nil {
+		e.scoreText = make(map[float64]string)
+	}
+	v := strconv.FormatFloat(s, 'g', 4, 64)
+	e.scoreText[s] = v
+	return v
 }
 
 // pickLongestRunning keeps the alloc whose tasks have run longer since
 // their last start. A missing start loses to a present one, equal starts
 // keep the original, both missing falls back to best_score.
-func pickLongestRunning(orig, repl *structs.Allocation) (bool, string) {
+func (e *engine) pickLongestRunning(orig, repl *structs.Allocation) (bool, string) {
 	o, r := allocStart(orig), allocStart(repl)
 	switch {
 	case o.IsZero() && r.IsZero():
-		return pickBestScore(orig, repl, "longest_running: no start times, falling back to best_score")
+		return e.pickBestScore(orig, repl, "longest_running: no start times, falling back to best_score")
 	case r.IsZero():
 		return false, fmt.Sprintf("longest_running: replacement %s has no start, original started %s → keep original", repl.ID, ts(o))
 	case o.IsZero():

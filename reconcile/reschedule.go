@@ -23,6 +23,9 @@ func reschedulable(a *structs.Allocation, p structs.ReschedulePolicy, now time.T
 			}
 		}
 	}
+	if n == 0 && p.Attempts > 0 {
+		return true, "no reschedule attempts used"
+	}
 	if n < p.Attempts {
 		return true, fmt.Sprintf("%d of %d reschedule attempts used in the last %s", n, p.Attempts, p.Interval)
 	}
@@ -58,4 +61,9 @@ func (e *engine) hasOtherFollowUp(a *structs.Allocation) bool {
 	return a.FollowupEvalID != "" && a.FollowupEvalID != e.in.EvalID
 }
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "(never)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,8 +1,8 @@
 package reconcile
 
 import (
-	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rejoinhq/rejoin/structs"
@@ -85,17 +85,31 @@ func newResults() *Results {
 // sort puts every list in its documented order. Ties are broken on every
 // remaining field so the order never depends on how decisions were made.
 func (r *Results) sort() {
+	// Comparators short-circuit: cmp.Or would evaluate every comparison.
 	slices.SortFunc(r.Place, func(a, b Placement) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.PreviousAllocation, b.PreviousAllocation),
-			cmp.Compare(a.TaskGroup, b.TaskGroup), cmp.Compare(a.NodeID, b.NodeID))
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.PreviousAllocation, b.PreviousAllocation); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.TaskGroup, b.TaskGroup); c != 0 {
+			return c
+		}
+		return strings.Compare(a.NodeID, b.NodeID)
 	})
-	slices.SortFunc(r.Stop, func(a, b Stop) int { return cmp.Compare(a.AllocID, b.AllocID) })
-	byID := func(a, b AllocDecision) int { return cmp.Compare(a.AllocID, b.AllocID) }
+	slices.SortFunc(r.Stop, func(a, b Stop) int { return strings.Compare(a.AllocID, b.AllocID) })
+	byID := func(a, b AllocDecision) int { return strings.Compare(a.AllocID, b.AllocID) }
 	slices.SortFunc(r.Disconnect, byID)
 	slices.SortFunc(r.Reconnect, byID)
 	slices.SortFunc(r.Update, byID)
 	slices.SortFunc(r.FollowUps, func(a, b FollowUp) int {
-		return cmp.Or(a.WaitUntil.Compare(b.WaitUntil), cmp.Compare(a.TriggeredBy, b.TriggeredBy),
-			cmp.Compare(a.TaskGroup, b.TaskGroup))
+		if c := a.WaitUntil.Compare(b.WaitUntil); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.TriggeredBy, b.TriggeredBy); c != 0 {
+			return c
+		}
+		return strings.Compare(a.TaskGroup, b.TaskGroup)
 	})
 }

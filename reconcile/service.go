@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rejoinhq/rejoin/structs"
 )
@@ -59,9 +60,22 @@ func (e *engine) serviceGroup(g int32) {
 // stepReconnecting is step 1. Originals go before their replacements so a
 // replacement that also reconnects is decided after the pick that involves it.
 func (e *engine) stepReconnecting(g int32, tg *structs.TaskGroup, idx []int32) {
-	slices.SortFunc(idx, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(e.depth(x), e.depth(y)), cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID))
+	depth := make([]int, len(idx))
+	order := make([]int, len(idx))
+	for k, i := range idx {
+		depth[k], order[k] = e.depth(i), k
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		if c := cmp.Compare(depth[x], depth[y]); c != 0 {
+			return c
+		}
+		return strings.Compare(e.infos[idx[x]].a.ID, e.infos[idx[y]].a.ID)
 	})
+	sorted := make([]int32, len(idx))
+	for k, o := range order {
+		sorted[k] = idx[o]
+	}
+	idx = sorted
 	policy := tg.EffectiveReschedulePolicy()
 	strategy := tg.ReconcileStrategy()
 	now := e.in.Now
@@ -82,19 +96,19 @@ func (e *engine) stepReconnecting(g int32, tg *structs.TaskGroup, idx []int32) {
 		}
 		origLoses, why := false, ""
 		for _, r := range e.liveReplacements(i) {
-			keepRepl, reason := pick(a, e.infos[r].a, strategy)
+			keepRepl, reason := e.pick(a, e.infos[r].a, strategy)
 			if keepRepl {
 				origLoses = true
 				why += reason + "; "
 				continue
 			}
-			e.stop(r, "", structs.AllocReconnected, fmt.Sprintf("%s of %s: %s → stop replacement", row, a.ID, reason))
+			e.stop(r, "", structs.AllocReconnected, row+" of "+a.ID+": "+reason+" → stop replacement")
 		}
 		if origLoses {
 			e.stop(i, "", structs.AllocNotNeeded, row+"; "+why+"stop original")
 			continue
 		}
-		e.reconnect(i, fmt.Sprintf("%s; no replacement kept (strategy %s) → reconnect, last unknown at %s, now %s", row, strategy, ts(a.LastUnknown()), ts(now)))
+		e.reconnect(i, row+"; no replacement kept (strategy "+strategy+") → reconnect, unknown since "+e.ts(a.LastUnknown())+", now "+e.ts(now))
 	}
 }
 
@@ -133,14 +147,28 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 	replace := tg.Replace()
 	policy := tg.EffectiveReschedulePolicy()
 	e.sortByID(disconnecting)
+	// Room for every decision up front instead of regrowing per append.
+	e.res.Disconnect = slices.Grow(e.res.Disconnect, len(disconnecting))
+	e.res.Place = slices.Grow(e.res.Place, len(disconnecting)+len(waiting))
+	e.followUps = slices.Grow(e.followUps, 2*len(disconnecting))
+	// Reasons shared by every disconnecting alloc of the group: built once,
+	// so a mass disconnect allocates per decision only what it must.
+	timeoutAt := now.Add(lostAfter)
+	var discReason [14 + 1]string
+	timeoutReason := fmt.Sprintf("disconnect timeout at %s (now %s + lost_after %s)", ts(timeoutAt), ts(now), lostAfter)
+	placeReasons := map[string]string{}
+	delayAt := now.Add(policy.Delay)
+	delayReason := fmt.Sprintf("replace disconnected alloc at %s (now + delay %s)", ts(delayAt), policy.Delay)
 	for _, i := range disconnecting {
 		if !e.infos[i].live() {
 			continue // a replacement stopped by a reconnect pick
 		}
 		a := e.infos[i].a
-		row := rowText[e.infos[i].row]
-		timeoutAt := now.Add(lostAfter)
-		e.disconnect(i, fmt.Sprintf("%s → mark unknown at %s; lost after %s at %s", row, ts(now), lostAfter, ts(timeoutAt)))
+		row := e.infos[i].row
+		if discReason[row] == "" {
+			discReason[row] = fmt.Sprintf("%s → mark unknown at %s; lost after %s at %s", rowText[row], ts(now), lostAfter, ts(timeoutAt))
+		}
+		e.disconnect(i, discReason[row])
 		rescheduleFollowUp := false
 		if replace {
 			ok, why := reschedulable(a, policy, now)
@@ -148,12 +176,15 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 			case !ok:
 			case policy.Delay == 0:
 				if !e.hasLiveReplacement(i) {
-					e.place(g, a.Name, i, "", fmt.Sprintf("%s; replace=true, %s, delay 0 → replace disconnected %s now", row, why, a.ID))
+					r, seen := placeReasons[why]
+					if !seen {
+						r = fmt.Sprintf("%s; replace=true, %s, delay 0 → replace the disconnected alloc now", rowText[row], why)
+						placeReasons[why] = r
+					}
+					e.place(g, a.Name, i, "", r)
 				}
 			default:
-				at := now.Add(policy.Delay)
-				e.followUp(tg.Name, structs.EvalTriggerAllocReschedule, at, a.ID,
-					fmt.Sprintf("replace disconnected %s at %s (now + delay %s)", a.ID, ts(at), policy.Delay))
+				e.followUp(tg.Name, structs.EvalTriggerAllocReschedule, delayAt, a.ID, delayReason)
 				rescheduleFollowUp = true
 			}
 		}
@@ -161,8 +192,7 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 		if rescheduleFollowUp {
 			owner = "" // the alloc's FollowupEvalID is the reschedule evaluation
 		}
-		e.followUp(tg.Name, structs.EvalTriggerMaxDisconnectTimeout, timeoutAt, owner,
-			fmt.Sprintf("disconnect timeout of %s at %s (now %s + lost_after %s)", a.ID, ts(timeoutAt), ts(now), lostAfter))
+		e.followUp(tg.Name, structs.EvalTriggerMaxDisconnectTimeout, timeoutAt, owner, timeoutReason)
 	}
 	if !replace {
 		return
@@ -195,7 +225,10 @@ func (e *engine) stepDisconnecting(g int32, tg *structs.TaskGroup, disconnecting
 // replaced while the group is below Count and nothing replaces them yet.
 func (e *engine) stepLost(g int32, tg *structs.TaskGroup, lost []int32) {
 	slices.SortFunc(lost, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(e.infos[x].nameIdx, e.infos[y].nameIdx), cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID))
+		if c := cmp.Compare(e.infos[x].nameIdx, e.infos[y].nameIdx); c != 0 {
+			return c
+		}
+		return strings.Compare(e.infos[x].a.ID, e.infos[y].a.ID)
 	})
 	for _, i := range lost {
 		ai := &e.infos[i]
