@@ -1,0 +1,40 @@
+package testutil
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FailureReport describes a failed run: the seed, each violation with its
+// step, and the event trace up to the first violation.
+func FailureReport(res *SimResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d failed", res.Config.Seed)
+	if res.Err != nil {
+		fmt.Fprintf(&b, ": %v", res.Err)
+	}
+	b.WriteString("\n")
+	for _, v := range res.Violations {
+		fmt.Fprintf(&b, "  %s\n", v)
+	}
+	last := res.Steps
+	if len(res.Violations) > 0 {
+		last = res.Violations[0].Step
+	}
+	trace := res.Trace
+	if res.Shortest != nil {
+		trace = res.Shortest
+		b.WriteString("  shortest event trace that still fails:\n")
+	} else {
+		b.WriteString("  event trace up to the violation:\n")
+	}
+	for _, e := range trace {
+		if e.Step > last {
+			break
+		}
+		fmt.Fprintf(&b, "    %s\n", e)
+	}
+	fmt.Fprintf(&b, "  replay: go run ./cmd/rejoin sim --seed %d --nodes %d --jobs %d --duration %s\n",
+		res.Config.Seed, res.Config.Nodes, res.Config.Jobs, res.Config.Duration)
+	return b.String()
+}
