@@ -132,9 +132,9 @@ func (e *engine) reconnectFailed(g, i int32, policy structs.ReschedulePolicy, ro
 		return
 	}
 	e.reconnect(i, fmt.Sprintf("%s; failed, %s, not due until %s → reconnect and wait", row, why, ts(at)))
-	if e.hasOtherFollowUp(a) {
-		return
-	}
+	// No hasOtherFollowUp check here: the Reconnect clears FollowupEvalID,
+	// which can only be left over from the disconnect (like a disconnecting
+	// alloc's), so without this FollowUp nothing would reschedule it.
 	e.followUp(e.job.TaskGroups[g].Name, structs.EvalTriggerAllocReschedule, at, a.ID,
 		fmt.Sprintf("reschedule failed %s at %s (failed at %s + delay %s)", a.ID, ts(at), ts(failedAt(a, now)), policy.Delay))
 }
