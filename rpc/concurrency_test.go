@@ -239,4 +239,3 @@ func (s *simClient) step(op int) error {
 	}
 	return nil
 }
-

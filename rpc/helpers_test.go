@@ -126,7 +126,7 @@ func secretOf(nodeID string) string { return "secret-" + nodeID }
 func (f *fixture) addNode(id, status string) {
 	f.t.Helper()
 	f.apply(structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{
-		Node: &structs.Node{ID: id, SecretID: secretOf(id), Name: id, Datacenter: "dc1", Status: status},
+		Node:      &structs.Node{ID: id, SecretID: secretOf(id), Name: id, Datacenter: "dc1", Status: status},
 		UpdatedAt: t0.UnixNano()})
 }
 
