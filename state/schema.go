@@ -1,11 +1,7 @@
 package state
 
 import (
-	"fmt"
-
 	"github.com/hashicorp/go-memdb"
-
-	"github.com/rejoinhq/rejoin/structs"
 )
 
 // Table names. They are also the keys Index accepts.
@@ -50,23 +46,15 @@ func schema() *memdb.DBSchema {
 		},
 		TableAllocs: {
 			Name: TableAllocs,
+			// Typed indexers (alloc_indexers.go): this is the hot table.
 			Indexes: map[string]*memdb.IndexSchema{
-				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"id": {Name: "id", Unique: true, Indexer: allocIDIndex{}},
 				// node: NodeID then terminal, so "node_prefix" with one
-				// argument lists a node's allocs and two arguments list its
-				// live or terminal ones.
-				"node": {Name: "node", AllowMissing: true, Indexer: &memdb.CompoundIndex{
-					Indexes: []memdb.Indexer{
-						exactPrefix{&memdb.StringFieldIndex{Field: "NodeID"}},
-						&memdb.ConditionalIndex{Conditional: allocTerminal},
-					},
-				}},
-				"job": {Name: "job", Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-					&memdb.StringFieldIndex{Field: "Namespace"},
-					&memdb.StringFieldIndex{Field: "JobID"},
-				}}},
-				"eval": {Name: "eval", AllowMissing: true,
-					Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
+				// argument lists a node's allocs and two arguments to
+				// "node" list its live or terminal ones.
+				"node": {Name: "node", AllowMissing: true, Indexer: allocNodeIndex{}},
+				"job":  {Name: "job", Indexer: allocJobIndex{}},
+				"eval": {Name: "eval", AllowMissing: true, Indexer: allocEvalIndex{}},
 			},
 		},
 		TableJobs: {
@@ -89,27 +77,4 @@ func schema() *memdb.DBSchema {
 			},
 		},
 	}}
-}
-
-// allocTerminal is the second part of the allocs "node" index.
-func allocTerminal(obj any) (bool, error) {
-	a, ok := obj.(*structs.Allocation)
-	if !ok {
-		return false, fmt.Errorf("allocs node index: got %T", obj)
-	}
-	return a.TerminalStatus(), nil
-}
-
-// exactPrefix makes a string indexer's prefix form the full, terminated
-// value. A CompoundIndex queried through "<name>_prefix" with fewer arguments
-// than parts uses the last argument's prefix form; StringFieldIndex's prefix
-// form is unterminated, so node "n1" would also match node "n10". IDs are
-// free-form strings here, not fixed-length UUIDs, so the match must be exact.
-type exactPrefix struct {
-	*memdb.StringFieldIndex
-}
-
-// PrefixFromArgs returns the exact (null-terminated) key.
-func (e exactPrefix) PrefixFromArgs(args ...any) ([]byte, error) {
-	return e.FromArgs(args...)
 }
