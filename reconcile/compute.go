@@ -49,6 +49,8 @@ type engine struct {
 	mark  []uint32
 	gen   uint32
 	stack []int32
+	// repBuf backs liveReplacements' result, valid until its next call.
+	repBuf []int32
 
 	// filled counts the slots the current group's live allocs and new
 	// placements fill (step 7's rule), kept up to date by every decision.
@@ -212,15 +214,16 @@ func (e *engine) liveReplacements(i int32) []int32 {
 	}
 	e.ensureScratch()
 	g := e.infos[i].group
-	var out []int32
+	out := e.repBuf[:0]
 	e.walk(i, func(j int32) bool {
 		if rj := &e.infos[j]; rj.group == g && rj.live() {
 			out = append(out, j)
 		}
 		return true
 	})
-	slices.SortFunc(out, func(x, y int32) int { return cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID) })
-	return out
+	e.sortByID(out)
+	e.repBuf = out
+	return slices.Clip(out)
 }
 
 // fill is how many slots i fills: one for a live alloc, except an unknown
@@ -230,7 +233,7 @@ func (e *engine) fill(i int32) int {
 	if !ai.live() {
 		return 0
 	}
-	if st := ai.statusAfter(); st == structs.AllocClientStatusUnknown || st == structs.AllocClientStatusFailed {
+	if st := ai.statusAfter(); st == statusUnknown || st == statusFailed {
 		if e.hasLiveReplacement(i) {
 			return 0
 		}

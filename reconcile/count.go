@@ -63,7 +63,7 @@ func (e *engine) stopExtras(g int32, tg *structs.TaskGroup) {
 	n := len(e.res.Place) - e.placeFrom
 	for i := range e.infos {
 		ai := &e.infos[i]
-		if ai.group == g && ai.live() && isPendingOrRunning(ai.statusAfter()) {
+		if ai.group == g && ai.live() && (ai.statusAfter() == statusPending || ai.statusAfter() == statusRunning) {
 			n++
 		}
 	}
@@ -73,7 +73,7 @@ func (e *engine) stopExtras(g int32, tg *structs.TaskGroup) {
 	cands := make([]extra, 0, n)
 	for i := range e.infos {
 		ai := &e.infos[i]
-		if ai.group == g && ai.live() && isPendingOrRunning(ai.statusAfter()) {
+		if ai.group == g && ai.live() && (ai.statusAfter() == statusPending || ai.statusAfter() == statusRunning) {
 			cands = append(cands, extra{idx: int32(i), nameIdx: ai.nameIdx, original: e.hasLiveReplacement(int32(i)), id: ai.a.ID})
 		}
 	}

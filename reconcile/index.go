@@ -17,6 +17,7 @@ type allocInfo struct {
 	group   int32
 	cls     class
 	row     int8
+	cs      status // a.ClientStatus
 	nameIdx int32
 
 	next    int32 // the alloc a.NextAllocation names
@@ -36,12 +37,38 @@ type allocInfo struct {
 // live reports whether the alloc takes part and is not stopped by this result.
 func (ai *allocInfo) live() bool { return !ai.serverTerminal && !ai.stopped }
 
-// statusAfter is the alloc's ClientStatus once this result is applied.
-func (ai *allocInfo) statusAfter() string {
-	if ai.disconnected {
-		return structs.AllocClientStatusUnknown
+// status is a ClientStatus as a small code, cached in allocInfo so loops
+// over every alloc do not chase each alloc's pointer.
+type status uint8
+
+const (
+	statusOther status = iota
+	statusPending
+	statusRunning
+	statusUnknown
+	statusFailed
+)
+
+func statusCode(s string) status {
+	switch s {
+	case structs.AllocClientStatusPending:
+		return statusPending
+	case structs.AllocClientStatusRunning:
+		return statusRunning
+	case structs.AllocClientStatusUnknown:
+		return statusUnknown
+	case structs.AllocClientStatusFailed:
+		return statusFailed
 	}
-	return ai.a.ClientStatus
+	return statusOther
+}
+
+// statusAfter is the alloc's ClientStatus once this result is applied.
+func (ai *allocInfo) statusAfter() status {
+	if ai.disconnected {
+		return statusUnknown
+	}
+	return ai.cs
 }
 
 // index builds the allocInfo slice. Only IDs that some link names go into a
@@ -72,7 +99,7 @@ func (e *engine) index() {
 		e.infos = append(e.infos, allocInfo{
 			a: a, node: node, group: e.groupOf(a.TaskGroup), nameIdx: nameIndex(a.Name),
 			next: none, prev: none, revNext: none, child: none, sibling: none,
-			serverTerminal: structs.ServerTerminalStatus(a.DesiredStatus),
+			serverTerminal: structs.ServerTerminalStatus(a.DesiredStatus), cs: statusCode(a.ClientStatus),
 		})
 		if refs != nil {
 			if j, ok := refs[a.ID]; ok && j == none {

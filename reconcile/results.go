@@ -86,18 +86,7 @@ func newResults() *Results {
 // remaining field so the order never depends on how decisions were made.
 func (r *Results) sort() {
 	// Comparators short-circuit: cmp.Or would evaluate every comparison.
-	slices.SortFunc(r.Place, func(a, b Placement) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.PreviousAllocation, b.PreviousAllocation); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.TaskGroup, b.TaskGroup); c != 0 {
-			return c
-		}
-		return strings.Compare(a.NodeID, b.NodeID)
-	})
+	sortPlacements(r.Place)
 	slices.SortFunc(r.Stop, func(a, b Stop) int { return strings.Compare(a.AllocID, b.AllocID) })
 	byID := func(a, b AllocDecision) int { return strings.Compare(a.AllocID, b.AllocID) }
 	slices.SortFunc(r.Disconnect, byID)
@@ -112,4 +101,35 @@ func (r *Results) sort() {
 		}
 		return strings.Compare(a.TaskGroup, b.TaskGroup)
 	})
+}
+
+// sortPlacements orders by Name, PreviousAllocation, TaskGroup, NodeID. It
+// sorts a permutation and then moves each placement once: placements are
+// large, and a mass disconnect makes thousands.
+func sortPlacements(ps []Placement) {
+	if len(ps) < 2 {
+		return
+	}
+	perm := make([]int32, len(ps))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(x, y int32) int {
+		a, b := &ps[x], &ps[y]
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.PreviousAllocation, b.PreviousAllocation); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.TaskGroup, b.TaskGroup); c != 0 {
+			return c
+		}
+		return strings.Compare(a.NodeID, b.NodeID)
+	})
+	sorted := make([]Placement, len(ps))
+	for i, p := range perm {
+		sorted[i] = ps[p]
+	}
+	copy(ps, sorted)
 }

@@ -93,7 +93,7 @@ func (e *engine) placeOnEmptyNodes(g int32, tg *structs.TaskGroup) {
 		prev := none
 		for i := h; i != none; i = nextOnNode[i] {
 			switch e.infos[i].statusAfter() {
-			case structs.AllocClientStatusPending, structs.AllocClientStatusRunning, structs.AllocClientStatusUnknown:
+			case statusPending, statusRunning, statusUnknown:
 				occupied = true
 			}
 			prev = betterPrevious(e, prev, i)
