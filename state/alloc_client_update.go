@@ -73,9 +73,10 @@ func (tx *writeTxn) allocClientUpdate(req *structs.AllocUpdateRequest) (*structs
 		}
 		a.ClientStatus = u.ClientStatus
 		a.ClientDescription = u.ClientDescription
-		// u is freshly decoded and owned by this command, so its TaskStates
-		// are already a private deep copy.
 		a.TaskStates = u.TaskStates
+		if tx.borrowed {
+			a.TaskStates = copyTaskStates(u.TaskStates)
+		}
 		a.ModifyTime = req.UpdatedAt
 		a.ModifyIndex = tx.index
 		if a.NeedsToReconnect() && a.FollowupEvalID != "" {
@@ -116,7 +117,14 @@ func (tx *writeTxn) allocClientUpdate(req *structs.AllocUpdateRequest) (*structs
 			return nil, err
 		}
 	}
-	if err := tx.upsertEvals(req.Evals); err != nil {
+	evals := req.Evals
+	if tx.borrowed {
+		evals = make([]*structs.Evaluation, len(req.Evals))
+		for i, e := range req.Evals {
+			evals[i] = e.Copy()
+		}
+	}
+	if err := tx.upsertEvals(evals); err != nil {
 		return nil, err
 	}
 	return res, nil

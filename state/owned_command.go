@@ -6,36 +6,18 @@ import (
 	"github.com/rejoinhq/rejoin/structs"
 )
 
-// ownedCommand returns a private copy of req holding exactly what applying
-// command t reads from it, for the command types ApplyCommand applies
-// without an encode/decode round trip; nil for the others. The copy must
-// make the command produce the same state as the decoded payload would:
-// the same values, and nil and empty kept apart as msgpack keeps them.
-func ownedCommand(t structs.MessageType, req any) any {
+// borrowedCommand reports whether ApplyCommand may apply req as command t
+// directly, without an encode/decode round trip. Such a command is
+// "borrowed": it belongs to the caller, so applying it must copy whatever
+// it keeps (writeTxn.borrowed), and must produce the same state as the
+// decoded payload would: the same values, with nil and empty kept apart as
+// msgpack keeps them. Only the hot client update is borrowed.
+func borrowedCommand(t structs.MessageType, req any) bool {
 	r, ok := req.(*structs.AllocUpdateRequest)
-	if !ok || t != structs.AllocClientUpdateRequestType || r == nil {
-		return nil
-	}
-	c := &structs.AllocUpdateRequest{NodeID: r.NodeID, UpdatedAt: r.UpdatedAt}
-	if r.Alloc != nil {
-		c.Alloc = make([]*structs.Allocation, len(r.Alloc))
-		for i, a := range r.Alloc {
-			if a == nil {
-				continue
-			}
-			c.Alloc[i] = &structs.Allocation{ID: a.ID, ClientStatus: a.ClientStatus,
-				ClientDescription: a.ClientDescription, TaskStates: copyTaskStates(a.TaskStates)}
-		}
-	}
-	if r.Evals != nil {
-		c.Evals = make([]*structs.Evaluation, len(r.Evals))
-		for i, e := range r.Evals {
-			c.Evals[i] = e.Copy()
-		}
-	}
-	return c
+	return ok && r != nil && t == structs.AllocClientUpdateRequestType
 }
 
+// copyTaskStates deep-copies task states, keeping nil and empty apart.
 func copyTaskStates(m map[string]*structs.TaskState) map[string]*structs.TaskState {
 	if m == nil {
 		return nil

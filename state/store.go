@@ -61,12 +61,12 @@ func (s *Store) Apply(index uint64, t structs.MessageType, payload []byte) (any,
 // encoding, which is what the sink receives.
 //
 // A client update (the hot path: thousands of allocs per second) is applied
-// from a private copy of the fields the command reads instead of being
-// encoded and decoded again, and is encoded only when a sink wants it.
+// from req itself, copying what it keeps, instead of being encoded and
+// decoded again; it is encoded only when a sink wants it.
 func (s *Store) ApplyCommand(t structs.MessageType, req any) (uint64, any, error) {
-	owned := ownedCommand(t, req)
+	borrowed := borrowedCommand(t, req)
 	var payload []byte
-	if owned == nil {
+	if !borrowed {
 		var err error
 		if payload, err = structs.Marshal(req); err != nil {
 			return 0, nil, fmt.Errorf("%w: %w", structs.ErrInvalidRequest, err)
@@ -74,25 +74,29 @@ func (s *Store) ApplyCommand(t structs.MessageType, req any) (uint64, any, error
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if owned != nil && s.sink != nil {
+	if borrowed && s.sink != nil {
 		var err error
 		if payload, err = structs.Marshal(req); err != nil {
 			return 0, nil, fmt.Errorf("%w: %w", structs.ErrInvalidRequest, err)
 		}
 	}
 	index := s.read().LatestIndex() + 1
-	res, err := s.applyLocked(index, t, payload, owned)
+	var direct any
+	if borrowed {
+		direct = req
+	}
+	res, err := s.applyLocked(index, t, payload, direct)
 	if err != nil {
 		return 0, nil, err
 	}
 	return index, res, nil
 }
 
-// applyLocked runs one command; the caller holds writeMu. decoded, when not
-// nil, is the command already decoded and owned by the store; otherwise
-// payload is decoded.
-func (s *Store) applyLocked(index uint64, t structs.MessageType, payload []byte, decoded any) (any, error) {
-	tx := &writeTxn{Txn: s.db.Txn(true), index: index, cmd: t}
+// applyLocked runs one command; the caller holds writeMu. borrowed, when not
+// nil, is the caller's request, applied as is (see borrowedCommand);
+// otherwise payload is decoded.
+func (s *Store) applyLocked(index uint64, t structs.MessageType, payload []byte, borrowed any) (any, error) {
+	tx := &writeTxn{Txn: s.db.Txn(true), index: index, cmd: t, borrowed: borrowed != nil}
 	// Abort after Commit is a no-op; on every error path it drops the
 	// transaction so nothing, not even a table index, changes.
 	defer tx.Abort()
@@ -101,7 +105,7 @@ func (s *Store) applyLocked(index uint64, t structs.MessageType, payload []byte,
 		return nil, &StaleIndexError{Index: index, Latest: latest}
 	}
 	var res any
-	req, err := decoded, error(nil)
+	req, err := borrowed, error(nil)
 	if req == nil {
 		req, err = structs.DecodeCommand(t, payload)
 	}

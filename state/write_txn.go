@@ -15,6 +15,9 @@ type writeTxn struct {
 	index uint64
 	cmd   structs.MessageType
 	dirty [4]bool // nodes, allocs, jobs, evals
+	// borrowed: the request belongs to the caller, not to a decoded
+	// payload, so what the command keeps of it must be copied.
+	borrowed bool
 }
 
 var tables = [4]string{TableNodes, TableAllocs, TableJobs, TableEvals}
