@@ -70,3 +70,42 @@ func countStops(r *Results, desc string) int {
 	}
 	return n
 }
+
+// quietInput is 10,000 healthy running allocs: nothing to decide.
+func quietInput() Input {
+	in := bigInput()
+	for _, n := range in.Nodes {
+		n.Status = structs.NodeStatusReady
+	}
+	allocs := in.Allocs[:0:0]
+	for _, a := range in.Allocs {
+		if a.PreviousAllocation == "" {
+			a.AllocStates, a.NextAllocation = nil, ""
+			allocs = append(allocs, a)
+		}
+	}
+	in.Allocs = allocs
+	in.Job.TaskGroups[0].Count = len(allocs)
+	return in
+}
+
+// Allocations grow with decisions, not with allocs: 10,000 allocs and no
+// decisions cost a handful of allocations.
+func TestCompute_AllocationsFollowDecisions(t *testing.T) {
+	in := quietInput()
+	res := Compute(in)
+	if n := len(res.Place) + len(res.Stop) + len(res.Disconnect) + len(res.Reconnect) + len(res.Update) + len(res.FollowUps); n != 0 {
+		t.Fatalf("quiet input made %d decisions: %s", n, FormatTable(res))
+	}
+	if allocs := testing.AllocsPerRun(5, func() { Compute(in) }); allocs > 16 {
+		t.Fatalf("Compute of 10,000 allocs with no decisions made %.0f allocations, want <= 16", allocs)
+	}
+}
+
+func BenchmarkCompute_10kAllocsQuiet(b *testing.B) {
+	in := quietInput()
+	b.ReportAllocs()
+	for b.Loop() {
+		Compute(in)
+	}
+}
