@@ -156,6 +156,7 @@ type Sim struct {
 	// cheaper than a store read per tick); workerIdx is applied as of the
 	// worker's last pass.
 	applied, allocIdx, workerIdx uint64
+	nextProgress                 time.Time
 }
 
 // evalWorker is what the harness needs of the eval worker.
@@ -288,33 +289,44 @@ func (s *Sim) onCommand(index uint64, t structs.MessageType, payload []byte) {
 	}
 }
 
-// Run drives the simulation to its end and returns what happened.
-func (s *Sim) Run() *SimResult {
-	wall := time.Now()
-	end := s.start.Add(s.cfg.Duration + s.cfg.Quiesce)
-	nextProgress := s.start.Add(time.Minute)
-	for s.err == nil {
+// RunFor advances the simulation by d (at most to its end), a tick at a
+// time. Tests use it to stop half-way and poke at the cluster.
+func (s *Sim) RunFor(d time.Duration) {
+	s.advanceTo(s.clk.Now().Add(d))
+}
+
+func (s *Sim) end() time.Time { return s.start.Add(s.cfg.Duration + s.cfg.Quiesce) }
+
+func (s *Sim) stopped() bool {
+	return s.err != nil || (s.cfg.StopOnViolation && len(s.checker.Violations()) > 0)
+}
+
+func (s *Sim) advanceTo(target time.Time) {
+	if end := s.end(); target.After(end) {
+		target = end
+	}
+	for !s.stopped() && s.clk.Now().Before(target) {
 		next := s.clk.Now().Add(s.cfg.Tick)
-		if next.After(end) {
-			break
+		if next.After(target) {
+			next = target
 		}
 		s.step++
 		s.checker.Step = s.step
 		s.clk.Set(next)
 		s.afterStep()
-		if s.cfg.StopOnViolation && len(s.checker.Violations()) > 0 {
-			break
-		}
-		if s.cfg.Progress != nil && !next.Before(nextProgress) {
-			s.cfg.Progress(next.Sub(s.start), end.Sub(s.start))
-			nextProgress = next.Add(time.Minute)
+		if s.cfg.Progress != nil && !next.Before(s.nextProgress) {
+			s.cfg.Progress(next.Sub(s.start), s.end().Sub(s.start))
+			s.nextProgress = next.Add(time.Minute)
 		}
 	}
-	if s.err == nil && !(s.cfg.StopOnViolation && len(s.checker.Violations()) > 0) {
-		s.clk.Set(end)
-		s.step++
-		s.checker.Step = s.step
-		s.afterStep()
+}
+
+// Run drives the simulation to its end, checks the quiescent invariants
+// and returns what happened.
+func (s *Sim) Run() *SimResult {
+	wall := time.Now()
+	s.advanceTo(s.end())
+	if !s.stopped() {
 		if err := s.checker.CheckQuiescent(s.store); err != nil && s.err == nil {
 			s.err = err
 		}

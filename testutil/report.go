@@ -34,7 +34,9 @@ func FailureReport(res *SimResult) string {
 		}
 		fmt.Fprintf(&b, "    %s\n", e)
 	}
-	fmt.Fprintf(&b, "  replay: go run ./cmd/rejoin sim --seed %d --nodes %d --jobs %d --duration %s\n",
-		res.Config.Seed, res.Config.Nodes, res.Config.Jobs, res.Config.Duration)
+	if res.Config.Events == nil && res.Config.JobSpecs == nil {
+		fmt.Fprintf(&b, "  replay: go run ./cmd/rejoin sim --seed %d --nodes %d --jobs %d --duration %s --partition-fraction %g\n",
+			res.Config.Seed, res.Config.Nodes, res.Config.Jobs, res.Config.Duration, res.Config.PartitionFraction)
+	}
 	return b.String()
 }

@@ -45,6 +45,7 @@ func runSeeds(t *testing.T, from, n uint64) {
 			t.Errorf("... and %d more failing seeds", len(failed)-5)
 			break
 		}
+		Shrink(res, 40)
 		t.Error(FailureReport(res))
 	}
 }

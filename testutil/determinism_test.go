@@ -1,0 +1,38 @@
+package testutil
+
+import (
+	"testing"
+
+	"github.com/shoenig/test/must"
+)
+
+func TestSameSeedSameTrace(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64) *SimResult {
+		s, err := NewSim(DefaultSimConfig(seed))
+		must.NoError(t, err)
+		res := s.Run()
+		must.NoError(t, res.Err)
+		return res
+	}
+	a, b := run(42), run(42)
+	must.Eq(t, a.TraceHash, b.TraceHash)
+	must.Eq(t, a.Steps, b.Steps)
+	must.Eq(t, a.Stats.Commands, b.Stats.Commands)
+	must.Positive(t, a.Stats.Commands)
+	c := run(43)
+	must.NotEq(t, a.TraceHash, c.TraceHash)
+}
+
+func TestEventsAreDrawnFromTheSeed(t *testing.T) {
+	cfg := DefaultSimConfig(5)
+	must.Eq(t, GenerateEvents(cfg), GenerateEvents(cfg))
+	other := DefaultSimConfig(6)
+	must.NotEq(t, GenerateEvents(cfg), GenerateEvents(other))
+	// The last quarter of the nodes is never hurt.
+	for _, e := range GenerateEvents(cfg) {
+		for _, n := range e.Nodes {
+			must.Less(t, cfg.Nodes-cfg.Nodes/4, n)
+		}
+	}
+}
