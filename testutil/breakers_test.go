@@ -111,7 +111,7 @@ func TestBreak_I4_ServerWithoutReadyCheck(t *testing.T) {
 	must.SliceNotEmpty(t, allocs)
 	// The client's report reaches the server before its heartbeat.
 	_, err = s.srvUpdateAlloc(s.Client(0), []*structs.Allocation{{ID: allocs[0].ID, ClientStatus: structs.AllocClientStatusRunning}})
-	must.NoError(t, err) // the broken server accepts it...
+	must.NoError(t, err)                                                            // the broken server accepts it...
 	must.SliceContains(t, invariants(s.Checker().Violations()), I4ReadyOnlyUpdates) // ...and the checker sees it
 
 	// The real server refuses it and the checker stays quiet.
