@@ -24,7 +24,7 @@ func (tx *writeTxn) allocClientUpdate(req *structs.AllocUpdateRequest) (*structs
 	// changed holds the new version of every applied alloc, so an alloc
 	// named twice builds on its first update; order is their write order.
 	changed := make(map[string]*structs.Allocation, len(req.Alloc))
-	order := make([]*structs.Allocation, 0, len(req.Alloc))
+	order := make([]allocWrite, 0, len(req.Alloc))
 	// nodes caches each node looked up; touched lists, in order, the nodes
 	// with an applied alloc: their LastAllocUpdateIndex moves.
 	nodes := make(map[string]*nodeSeen, 1)
@@ -69,7 +69,7 @@ func (tx *writeTxn) allocClientUpdate(req *structs.AllocUpdateRequest) (*structs
 		if !again {
 			a = stored.CopySkipStates()
 			changed[u.ID] = a
-			order = append(order, a)
+			order = append(order, allocWrite{old: stored, new: a})
 		}
 		a.ClientStatus = u.ClientStatus
 		a.ClientDescription = u.ClientDescription
@@ -100,8 +100,8 @@ func (tx *writeTxn) allocClientUpdate(req *structs.AllocUpdateRequest) (*structs
 	}
 
 	// Write phase.
-	for _, a := range order {
-		if err := tx.insert(TableAllocs, a); err != nil {
+	for _, w := range order {
+		if err := tx.putAlloc(w.old, w.new); err != nil {
 			return nil, err
 		}
 	}
@@ -175,4 +175,9 @@ func (tx *writeTxn) disconnectFollowup(evalID string, canceled map[string]*struc
 type nodeSeen struct {
 	node    *structs.Node
 	applied bool
+}
+
+// allocWrite is a changed alloc and its stored version.
+type allocWrite struct {
+	old, new *structs.Allocation
 }

@@ -92,6 +92,9 @@ type storeDump struct {
 	Allocs  []*structs.Allocation
 	Jobs    []*structs.Job
 	Evals   []*structs.Evaluation
+	// Internal tables: alloc_keys rows and alloc_watch indexes.
+	Keys  []allocKeys
+	Watch map[string]uint64
 }
 
 func dump(t testing.TB, s *Store) storeDump {
@@ -120,6 +123,22 @@ func dump(t testing.TB, s *Store) storeDump {
 	must.NoError(t, err)
 	for _, e := range evals {
 		d.Evals = append(d.Evals, e.Copy())
+	}
+	keys, err := list[*allocKeys](sn.reader, nil, tableAllocKeys, "id")
+	must.NoError(t, err)
+	for _, k := range keys {
+		d.Keys = append(d.Keys, *k)
+	}
+	// The two alloc tables always agree.
+	must.SliceLen(t, len(d.Allocs), d.Keys)
+	for i, a := range d.Allocs {
+		must.Eq(t, keysOf(a), d.Keys[i])
+	}
+	watch, err := list[*indexEntry](sn.reader, nil, tableAllocWatch, "id")
+	must.NoError(t, err)
+	d.Watch = map[string]uint64{}
+	for _, w := range watch {
+		d.Watch[w.Key] = w.Value
 	}
 	return d
 }

@@ -8,7 +8,8 @@ import (
 // changed allocation is a copy of the stored one; AllocStates are appended
 // at req.Now, never earlier than the alloc's last entry.
 func (tx *writeTxn) applyPlanResults(req *structs.ApplyPlanResultsRequest) error {
-	p := &planWriter{tx: tx, req: req, work: map[string]*structs.Allocation{}}
+	p := &planWriter{tx: tx, req: req, work: map[string]*structs.Allocation{},
+		old: map[string]*structs.Allocation{}}
 	if err := p.validate(); err != nil {
 		return err
 	}
@@ -55,7 +56,8 @@ type planWriter struct {
 	tx    *writeTxn
 	req   *structs.ApplyPlanResultsRequest
 	work  map[string]*structs.Allocation
-	order []string // insertion order of work, for a deterministic write
+	old   map[string]*structs.Allocation // stored version of work; absent for placements
+	order []string                       // insertion order of work, for a deterministic write
 }
 
 // validate checks the whole plan before anything is written.
@@ -171,6 +173,7 @@ func (p *planWriter) lookup(id string) *structs.Allocation {
 	}
 	a := stored.CopySkipStates()
 	p.work[id] = a
+	p.old[id] = stored
 	p.order = append(p.order, id)
 	return a
 }
@@ -183,7 +186,7 @@ func (p *planWriter) flush() error {
 		a.ModifyIndex = p.tx.index
 		a.AllocModifyIndex = p.tx.index
 		a.ModifyTime = now
-		if err := p.tx.insert(TableAllocs, a); err != nil {
+		if err := p.tx.putAlloc(p.old[id], a); err != nil {
 			return err
 		}
 	}

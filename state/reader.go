@@ -91,7 +91,7 @@ func (r reader) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, er
 
 // AllocsByNode returns the node's allocations sorted by ID.
 func (r reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
-	out, err := list[*structs.Allocation](r, ws, TableAllocs, "node_prefix", nodeID)
+	out, err := r.allocsByKeys(ws, nodeWatch(nodeID), "node_prefix", nodeID)
 	// The index orders live before terminal; the contract is ID order.
 	slices.SortFunc(out, byAllocID)
 	return out, err
@@ -100,21 +100,61 @@ func (r reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Alloc
 // AllocsByNodeTerminal returns the node's terminal (or non-terminal)
 // allocations sorted by ID.
 func (r reader) AllocsByNodeTerminal(ws memdb.WatchSet, nodeID string, terminal bool) ([]*structs.Allocation, error) {
-	return list[*structs.Allocation](r, ws, TableAllocs, "node", nodeID, terminal)
+	return r.allocsByKeys(ws, nodeWatch(nodeID), "node", nodeID, terminal)
 }
 
 // AllocsByJob returns the job's allocations sorted by ID. An empty namespace
 // means the default one.
 func (r reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Allocation, error) {
-	return list[*structs.Allocation](r, ws, TableAllocs, "job", nsOrDefault(namespace), jobID)
+	ns := nsOrDefault(namespace)
+	return r.allocsByKeys(ws, jobWatch(ns, jobID), "job", ns, jobID)
 }
 
 // AllocsByEval returns the allocations the evaluation created, sorted by ID.
+// A watch on it fires on any alloc write (allocs are not tracked per eval).
 func (r reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
 	if evalID == "" {
 		return nil, nil
 	}
-	return list[*structs.Allocation](r, ws, TableAllocs, "eval", evalID)
+	if ws != nil {
+		ch, _, err := r.txn.FirstWatch(tableIndex, "id", TableAllocs)
+		if err != nil {
+			return nil, fmt.Errorf("state: allocs watch: %w", err)
+		}
+		ws.Add(ch)
+	}
+	return r.allocsByKeys(nil, watchKey{}, "eval", evalID)
+}
+
+// allocsByKeys scans alloc_keys by index and returns the allocs it names, in
+// the index's order. ws gets the scan's channel (an alloc joining or leaving
+// the set, or its keys changing) and the alloc_watch row of w (any alloc of
+// that node or job changing).
+func (r reader) allocsByKeys(ws memdb.WatchSet, w watchKey, index string, args ...any) ([]*structs.Allocation, error) {
+	it, err := r.txn.Get(tableAllocKeys, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: allocs by %s: %w", index, err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+		ch, _, err := r.txn.FirstWatch(tableAllocWatch, "id", w.String())
+		if err != nil {
+			return nil, fmt.Errorf("state: allocs watch: %w", err)
+		}
+		ws.Add(ch)
+	}
+	var out []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a, err := r.AllocByID(nil, raw.(*allocKeys).ID)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			return nil, fmt.Errorf("state: alloc_keys names missing alloc %q", raw.(*allocKeys).ID)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Allocs returns an iterator over every allocation in ID order; it yields

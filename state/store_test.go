@@ -279,3 +279,52 @@ func TestStore_ConcurrentReadersAndWriters(t *testing.T) {
 	must.MapLen(t, writers*perWriter, seen)
 	must.Eq(t, s.LatestIndex(), alloc(t, s, "a1").ModifyIndex)
 }
+
+func fired(ws memdb.WatchSet) bool {
+	for ch := range ws {
+		select {
+		case <-ch:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+// TestAllocReads_WatchOnlyWhatChanged: a client update wakes watchers of its
+// node and job, not of another node's allocs.
+func TestAllocReads_WatchOnlyWhatChanged(t *testing.T) {
+	s := seeded(t)
+	byNode, byJob, other, byEval, terminal := memdb.NewWatchSet(), memdb.NewWatchSet(), memdb.NewWatchSet(), memdb.NewWatchSet(), memdb.NewWatchSet()
+	_, err := s.AllocsByNode(byNode, "n1")
+	must.NoError(t, err)
+	_, err = s.AllocsByJob(byJob, "", "job1")
+	must.NoError(t, err)
+	_, err = s.AllocsByNodeTerminal(other, "n2", false)
+	must.NoError(t, err)
+	_, err = s.AllocsByEval(byEval, "eval0")
+	must.NoError(t, err)
+	_, err = s.AllocsByNodeTerminal(terminal, "n1", true)
+	must.NoError(t, err)
+
+	clientUpdate(t, s, "n1", &structs.Allocation{ID: "a1", ClientStatus: "pending"})
+	must.True(t, fired(byNode))
+	must.True(t, fired(byJob))
+	must.True(t, fired(byEval))
+	must.True(t, fired(terminal)) // watches are per node, not per half
+	must.False(t, fired(other))
+
+	// Becoming terminal moves the alloc between the node index's halves.
+	ws := memdb.NewWatchSet()
+	_, err = s.AllocsByNodeTerminal(ws, "n1", true)
+	must.NoError(t, err)
+	clientUpdate(t, s, "n1", &structs.Allocation{ID: "a1", ClientStatus: "complete"})
+	must.True(t, fired(ws))
+	term, err := s.AllocsByNodeTerminal(nil, "n1", true)
+	must.NoError(t, err)
+	must.SliceLen(t, 1, term)
+	live, err := s.AllocsByNodeTerminal(nil, "n1", false)
+	must.NoError(t, err)
+	must.SliceLen(t, 1, live)
+	must.Eq(t, "a2", live[0].ID)
+}

@@ -18,6 +18,9 @@ type writeTxn struct {
 	// borrowed: the request belongs to the caller, not to a decoded
 	// payload, so what the command keeps of it must be copied.
 	borrowed bool
+	// touched: the nodes and jobs whose allocs this command changed; their
+	// alloc_watch rows move to index at commit.
+	touched map[watchKey]struct{}
 }
 
 var tables = [4]string{TableNodes, TableAllocs, TableJobs, TableEvals}
@@ -53,6 +56,11 @@ func (tx *writeTxn) commitIndexes() error {
 			if err := tx.Insert(tableIndex, &indexEntry{Key: t, Value: tx.index}); err != nil {
 				return fmt.Errorf("index %s: %w", t, err)
 			}
+		}
+	}
+	for k := range tx.touched {
+		if err := tx.Insert(tableAllocWatch, &indexEntry{Key: k.String(), Value: tx.index}); err != nil {
+			return fmt.Errorf("alloc watch %s: %w", k, err)
 		}
 	}
 	if err := tx.Insert(tableIndex, &indexEntry{Key: latestKey, Value: tx.index}); err != nil {
