@@ -23,12 +23,12 @@ func keysOf(a *structs.Allocation) allocKeys {
 
 // watchKey names an alloc_watch row: the allocs of one node or one job.
 type watchKey struct {
-	job   bool
-	ns    string // job namespace
-	id    string // node ID or job ID
+	job bool
+	ns  string // job namespace
+	id  string // node ID or job ID
 }
 
-func nodeWatch(nodeID string) watchKey  { return watchKey{id: nodeID} }
+func nodeWatch(nodeID string) watchKey   { return watchKey{id: nodeID} }
 func jobWatch(ns, jobID string) watchKey { return watchKey{job: true, ns: ns, id: jobID} }
 
 func (k watchKey) String() string {
