@@ -108,8 +108,9 @@ func (n *Node) prepareAllocUpdate(nodeID string, args *structs.AllocUpdateReques
 	e := &allocEntry{nodeID: nodeID, done: make(chan allocResult, 1)}
 	now := n.clock.Now()
 	ev := newEvalSet(n)
+	snap := n.store.Snapshot() // one read view for all the allocs
 	for _, u := range args.Alloc {
-		stored, err := n.store.AllocByID(nil, u.ID)
+		stored, err := snap.AllocByID(nil, u.ID)
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading alloc %q: %w", ErrInternal, u.ID, err)
 		}

@@ -26,7 +26,7 @@ func (n *Node) GetClientAllocs(args *structs.NodeSpecificRequest, reply *structs
 		return n.reject(method, id, err)
 	}
 	wait := queryWait(args.MaxQueryTime, n.cfg.Jitter)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(n.done)
 	defer cancel()
 	timer := n.clock.AfterFunc(wait, cancel)
 	defer timer.Stop()

@@ -24,6 +24,7 @@ type Store interface {
 	AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error)
 	JobByID(ws memdb.WatchSet, namespace, jobID string) (*structs.Job, error)
 	LatestIndex() uint64
+	Snapshot() *state.Snapshot
 	ApplyCommand(t structs.MessageType, req any) (uint64, any, error)
 	BlockingQuery(ctx context.Context, minIndex uint64,
 		query func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error)) (uint64, error)

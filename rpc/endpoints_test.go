@@ -276,3 +276,18 @@ func TestQueryWait(t *testing.T) {
 	full := func(max time.Duration) time.Duration { return max }
 	must.Eq(t, 16*time.Second+time.Second, queryWait(16*time.Second, full))
 }
+
+func TestGetClientAllocs_CloseEndsBlockingQueries(t *testing.T) {
+	f := newFixture(t, nil)
+	f.addNode("n1", structs.NodeStatusReady)
+	idx := f.store.LatestIndex()
+	done := make(chan error, 1)
+	go func() {
+		var r structs.NodeClientAllocsResponse
+		done <- f.node.GetClientAllocs(&structs.NodeSpecificRequest{NodeID: "n1", SecretID: secretOf("n1"),
+			QueryOptions: structs.QueryOptions{MinQueryIndex: idx}}, &r)
+	}()
+	waitFor(func() bool { return len(f.clock.Pending()) == 1 })
+	f.node.Close() // no clock movement: Close alone must end the wait
+	must.NoError(t, <-done)
+}

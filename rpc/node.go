@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -27,6 +28,11 @@ type Node struct {
 	// update's check and its apply. Never held across a blocking query.
 	locks *keyLock
 	batch *batcher
+
+	// done ends every blocking query when the endpoints close, so a server
+	// shutting down does not wait out their MaxQueryTime.
+	done     context.Context
+	shutdown context.CancelFunc
 }
 
 var _ NodeAPI = (*Node)(nil)
@@ -46,6 +52,7 @@ func NewNode(cfg Config) (*Node, error) {
 		locks:  newKeyLock(),
 	}
 	n.batch = newBatcher(cfg, n.applyAllocBatch)
+	n.done, n.shutdown = context.WithCancel(context.Background())
 	return n, nil
 }
 
@@ -53,8 +60,13 @@ func NewNode(cfg Config) (*Node, error) {
 // at the end of the batch window. It returns once they are applied.
 func (n *Node) FlushAllocUpdates() { n.batch.flush() }
 
-// Close applies pending alloc updates; later ones are applied unbatched.
-func (n *Node) Close() { n.batch.close() }
+// Close applies pending alloc updates (later ones are applied unbatched)
+// and makes blocking queries return their current data at once. Close it
+// before the Server, which waits for in-flight calls.
+func (n *Node) Close() {
+	n.shutdown()
+	n.batch.close()
+}
 
 // authNode looks up nodeID and checks secret in constant time.
 func (n *Node) authNode(nodeID, secret string) (*structs.Node, error) {
