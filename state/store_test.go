@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/hashicorp/go-memdb"
@@ -327,4 +328,42 @@ func TestAllocReads_WatchOnlyWhatChanged(t *testing.T) {
 	must.NoError(t, err)
 	must.SliceLen(t, 1, live)
 	must.Eq(t, "a2", live[0].ID)
+}
+
+func TestStateHash(t *testing.T) {
+	var log [][]byte
+	var types []structs.MessageType
+	s := testStore(t)
+	empty, err := s.StateHash()
+	must.NoError(t, err)
+	s.SetCommandSink(func(_ uint64, typ structs.MessageType, p []byte) {
+		log = append(log, p)
+		types = append(types, typ)
+	})
+	registerNode(t, s, "n1", structs.NodeStatusReady)
+	apply(t, s, structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: mockJob("job1")})
+	place(t, s, mockAlloc("a1", "n1"))
+	clientUpdate(t, s, "n1", &structs.Allocation{ID: "a1", ClientStatus: "running",
+		TaskStates: map[string]*structs.TaskState{"app": {StartedAt: t0.In(time.FixedZone("x", 7200))}}})
+	live, err := s.StateHash()
+	must.NoError(t, err)
+	must.NotEq(t, empty, live)
+
+	r := testStore(t)
+	for i, p := range log {
+		_, err := r.Apply(uint64(i+1), types[i], p)
+		must.NoError(t, err)
+	}
+	replayed, err := r.StateHash()
+	must.NoError(t, err)
+	must.Eq(t, live, replayed)
+
+	snap := r.Snapshot()
+	clientUpdate(t, r, "n1", &structs.Allocation{ID: "a1", ClientStatus: "failed"})
+	changed, err := r.StateHash()
+	must.NoError(t, err)
+	must.NotEq(t, live, changed)
+	old, err := snap.StateHash()
+	must.NoError(t, err)
+	must.Eq(t, live, old)
 }
