@@ -3,8 +3,8 @@ package state
 import (
 	"context"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/shoenig/test/must"
