@@ -15,7 +15,7 @@ func (tx *writeTxn) applyPlanResults(req *structs.ApplyPlanResultsRequest) error
 	}
 	p.place()
 	for _, s := range req.AllocsStopped {
-		a := p.get(s.AllocID)
+		a := p.lookup(s.AllocID)
 		a.DesiredStatus = structs.AllocDesiredStatusStop
 		a.DesiredDescription = s.Description
 		if s.ClientStatus != "" {
@@ -24,22 +24,22 @@ func (tx *writeTxn) applyPlanResults(req *structs.ApplyPlanResultsRequest) error
 		}
 	}
 	for _, d := range req.AllocsDisconnected {
-		a := p.get(d.AllocID)
+		a := p.lookup(d.AllocID)
 		a.ClientStatus = structs.AllocClientStatusUnknown
 		a.ClientDescription = structs.AllocUnknown
 		a.AppendState(structs.AllocStateFieldClientStatus, structs.AllocClientStatusUnknown, req.Now)
 		a.FollowupEvalID = d.FollowupEvalID
 	}
 	for _, id := range req.AllocsReconnected {
-		a := p.get(id)
+		a := p.lookup(id)
 		a.AppendState(structs.AllocStateFieldClientStatus, a.ClientStatus, req.Now)
 		a.FollowupEvalID = ""
 	}
 	for _, u := range req.AllocsUpdated {
-		p.get(u.AllocID).JobVersion = u.JobVersion
+		p.lookup(u.AllocID).JobVersion = u.JobVersion
 	}
 	for _, f := range req.AllocFollowups {
-		p.get(f.AllocID).FollowupEvalID = f.FollowupEvalID
+		p.lookup(f.AllocID).FollowupEvalID = f.FollowupEvalID
 	}
 	if err := p.flush(); err != nil {
 		return err
@@ -158,15 +158,15 @@ func (p *planWriter) place() {
 	}
 }
 
-// get returns the working copy of an alloc validate proved exists.
-func (p *planWriter) get(id string) *structs.Allocation { return p.lookup(id) }
-
 // lookup returns the working copy of id, copying the stored alloc on first
-// use, or nil when there is none.
+// use, or nil when there is none (validate proved every ID a decision names
+// exists).
 func (p *planWriter) lookup(id string) *structs.Allocation {
 	if a, ok := p.work[id]; ok {
 		return a
 	}
+	// AllocByID fails only for a schema mistake, which validate's lookups
+	// of the same IDs would already have returned.
 	stored, _ := p.tx.r().AllocByID(nil, id)
 	if stored == nil {
 		return nil
