@@ -36,10 +36,13 @@ type SimConfig struct {
 	// PartitionFraction is the share of nodes one partition cuts off.
 	PartitionFraction float64
 	Partitions        int
-	Crashes           int
-	LeaderChanges     int
-	JobUpdates        int
-	JobStops          int
+	// BigPartition adds one partition of PartitionFraction of the nodes, a
+	// quarter into the fault window, for 3 minutes (past the TTL).
+	BigPartition  bool
+	Crashes       int
+	LeaderChanges int
+	JobUpdates    int
+	JobStops      int
 	// AllocFailRate is the chance a started alloc later fails on its own.
 	AllocFailRate float64
 	Net           NetConfig
@@ -71,12 +74,23 @@ type Hooks struct {
 	MutatePlan func(plan *structs.ApplyPlanResultsRequest, store *state.Store)
 }
 
+// ClusterSimConfig is `rejoin sim`'s default: 200 nodes, 20 jobs with mixed
+// disconnect policies, a third of the cluster cut off past its TTL and back,
+// more partitions, client crashes and one leadership change.
+func ClusterSimConfig(seed uint64) SimConfig {
+	return SimConfig{
+		Seed: seed, Nodes: 200, Jobs: 20, Duration: time.Hour,
+		PartitionFraction: 1.0 / 3, BigPartition: true, Partitions: 3, Crashes: 10, LeaderChanges: 1,
+		JobUpdates: 4, JobStops: 2, AllocFailRate: 0.03, Net: DefaultNetConfig,
+	}
+}
+
 // DefaultSimConfig is the simulation the seed tests run many times: small
 // enough to be fast, with every kind of fault.
 func DefaultSimConfig(seed uint64) SimConfig {
 	return SimConfig{
 		Seed: seed, Nodes: 12, Jobs: 5, Duration: 40 * time.Minute,
-		PartitionFraction: 1.0 / 3, Partitions: 3, Crashes: 3, LeaderChanges: 1,
+		PartitionFraction: 1.0 / 3, BigPartition: true, Partitions: 3, Crashes: 3, LeaderChanges: 1,
 		JobUpdates: 2, JobStops: 1, AllocFailRate: 0.05, Net: DefaultNetConfig,
 	}
 }

@@ -153,6 +153,13 @@ func GenerateEvents(cfg SimConfig) []Event {
 		slices.Sort(out)
 		return out
 	}
+	if cfg.BigPartition && cfg.Duration > 8*time.Minute {
+		// A third (PartitionFraction) of the cluster, cut off past its TTL
+		// for 3 minutes and back at once.
+		at := d / 4
+		nodes := pick(max(1, int(float64(cfg.Nodes)*cfg.PartitionFraction)))
+		ev = append(ev, Event{At: at, Kind: EvPartition, Nodes: nodes}, Event{At: at + 3*time.Minute, Kind: EvHeal, Nodes: nodes})
+	}
 	for p := 0; p < cfg.Partitions; p++ {
 		at := window()
 		var length time.Duration
