@@ -78,7 +78,7 @@ func TestSim_TimelineAndRecord(t *testing.T) {
 	must.NoError(t, err)
 	must.StrContains(t, string(page), "<svg")
 	must.StrContains(t, string(page), "node-000")
-	must.StrNotContains(t, string(page), "http://")  // no external assets...
+	must.StrNotContains(t, string(page), "http://") // no external assets...
 	must.StrNotContains(t, string(page), "<script") // ...and no scripts
 
 	// The command log replays into an empty store: same number of
