@@ -1,0 +1,554 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/rejoinhq/rejoin/clock"
+	"github.com/rejoinhq/rejoin/state"
+	"github.com/rejoinhq/rejoin/structs"
+)
+
+// WorkerStore is what the worker reads and writes; *state.Store satisfies it.
+type WorkerStore interface {
+	Writer
+	Snapshot() *state.Snapshot
+}
+
+// blockingStore is what Run needs on top of WorkerStore to wait for new
+// evaluations; *state.Store has it.
+type blockingStore interface {
+	BlockingQuery(ctx context.Context, minIndex uint64,
+		query func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error)) (uint64, error)
+}
+
+// WorkerConfig configures a Worker. Only Store is required.
+type WorkerConfig struct {
+	Store  WorkerStore
+	Clock  clock.Clock // nil means clock.System{}
+	Logger hclog.Logger
+	NewID  func() string // nil means random UUIDs
+	Placer Placer        // nil means DefaultPlacer
+	// OnResult, if set, is called after each applied evaluation, outside
+	// the worker's locks (an audit hook; it must not call ProcessReady).
+	OnResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
+}
+
+const (
+	// staleAttempts bounds how often one job is re-run because the store
+	// changed under it before the worker gives up for now.
+	staleAttempts = 4
+	// staleBackoff is how long a job that kept changing waits before the
+	// worker tries it again.
+	staleBackoff = time.Second
+	// maxRounds bounds ProcessReady's store re-scans, so a job that kept
+	// creating immediately-ready evaluations could not spin it forever.
+	maxRounds = 64
+)
+
+// Worker processes pending evaluations: it queues them (deduplicated per
+// job, delayed ones held until their WaitUntil by the injected clock), and
+// for each job takes a store snapshot, runs Compute and writes the result
+// with Apply.
+type Worker struct {
+	store    WorkerStore
+	clock    clock.Clock
+	logger   hclog.Logger
+	applyCfg ApplyConfig
+	onResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
+
+	// procMu serialises ProcessReady (and so Run): one job is processed at
+	// a time and the worker's writes happen in a deterministic order.
+	procMu sync.Mutex
+
+	// mu protects q and lastSync. It is never held while calling the store
+	// or a hook; timer callbacks take it.
+	mu       sync.Mutex
+	q        evalQueue
+	lastSync uint64 // evals-table index of the last SyncFromStore scan
+
+	// wake (capacity 1) tells Run that an evaluation became ready without a
+	// store write: a timer released it, or Enqueue added it.
+	wake chan struct{}
+
+	// beforeApply, if set (tests only), runs between Compute and the
+	// stale-snapshot check, to simulate a concurrent write.
+	beforeApply func(attempt int)
+}
+
+// NewWorker returns a worker for cfg.
+func NewWorker(cfg WorkerConfig) *Worker {
+	w := &Worker{
+		store:    cfg.Store,
+		clock:    cfg.Clock,
+		logger:   cfg.Logger,
+		applyCfg: ApplyConfig{Placer: cfg.Placer, NewID: cfg.NewID},
+		onResult: cfg.OnResult,
+		q:        newEvalQueue(),
+		wake:     make(chan struct{}, 1),
+	}
+	if w.clock == nil {
+		w.clock = clock.System{}
+	}
+	if w.logger == nil {
+		w.logger = hclog.NewNullLogger()
+	}
+	w.logger = w.logger.Named("eval-worker")
+	return w
+}
+
+// SyncFromStore enqueues every pending evaluation in the store that the
+// worker has not seen, in (CreateIndex, ID) order. Evaluations with a
+// WaitUntil in the future are held and released then by the clock. Held
+// evaluations that became terminal in the store (say, a disconnect timeout
+// canceled because its alloc reconnected) are dropped.
+func (w *Worker) SyncFromStore() error {
+	snap := w.store.Snapshot()
+	evals, err := snap.Evals(nil)
+	if err != nil {
+		return fmt.Errorf("reconcile: worker: list evaluations: %w", err)
+	}
+	var pending []*structs.Evaluation
+	now := w.clock.Now()
+	w.mu.Lock()
+	for _, e := range evals {
+		if e.Status == structs.EvalStatusPending {
+			if _, ok := w.q.seen[e.ID]; !ok {
+				pending = append(pending, e)
+			}
+			continue
+		}
+		if e.TerminalStatus() {
+			if _, ok := w.q.seen[e.ID]; ok {
+				if _, held := w.q.held[e.ID]; held {
+					w.q.drop(e.ID)
+				}
+			}
+		}
+	}
+	slices.SortFunc(pending, evalOrder)
+	for _, e := range pending {
+		w.enqueueLocked(e, now)
+	}
+	w.lastSync = snap.Index(state.TableEvals)
+	w.mu.Unlock()
+	return nil
+}
+
+// Enqueue adds evaluations to the queue (copies are taken). Evaluations the
+// worker already holds are ignored; terminal ones are ignored.
+func (w *Worker) Enqueue(evals ...*structs.Evaluation) {
+	now := w.clock.Now()
+	w.mu.Lock()
+	for _, e := range evals {
+		if e == nil || e.TerminalStatus() {
+			continue
+		}
+		w.enqueueLocked(e.Copy(), now)
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// enqueueLocked queues e as ready or holds it until its WaitUntil. The
+// caller holds mu. Arming a timer under mu is safe: AfterFunc never runs
+// its callback synchronously.
+func (w *Worker) enqueueLocked(e *structs.Evaluation, now time.Time) {
+	if _, ok := w.q.seen[e.ID]; ok {
+		return
+	}
+	w.q.seen[e.ID] = struct{}{}
+	if !e.WaitUntil.After(now) {
+		w.q.pushReady(e)
+		return
+	}
+	w.holdLocked(e, e.WaitUntil.Sub(now))
+}
+
+func (w *Worker) holdLocked(e *structs.Evaluation, d time.Duration) {
+	id := e.ID
+	w.q.hold(e, w.clock.AfterFunc(d, func() { w.release(id) }))
+}
+
+// release is a held evaluation's timer callback.
+func (w *Worker) release(id string) {
+	w.mu.Lock()
+	ok := w.q.release(id)
+	w.mu.Unlock()
+	if ok {
+		w.signal()
+	}
+}
+
+// signal wakes Run without blocking.
+func (w *Worker) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Pending returns how many evaluations are ready and how many are held
+// until a later time.
+func (w *Worker) Pending() (ready, delayed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.q.readyCount, len(w.q.held)
+}
+
+// ProcessReady synchronously processes every ready evaluation (scanning the
+// store first, and again after each pass) until none is ready, one job at a
+// time, in the order of each job's oldest ready evaluation. Several ready
+// evaluations of one job are processed once: the oldest drives the run and
+// the others are completed in the same write. It returns how many
+// evaluations it completed. Errors of single jobs do not stop the others;
+// their evaluations are marked failed and the errors are returned joined.
+func (w *Worker) ProcessReady() (int, error) {
+	w.procMu.Lock()
+	defer w.procMu.Unlock()
+	processed := 0
+	var errs []error
+	for range maxRounds {
+		if err := w.SyncFromStore(); err != nil {
+			return processed, errors.Join(append(errs, err)...)
+		}
+		progressed := false
+		for {
+			w.mu.Lock()
+			je := w.q.popReady()
+			w.mu.Unlock()
+			if je == nil {
+				break
+			}
+			progressed = true
+			n, err := w.processJob(je.evals)
+			processed += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if !progressed {
+			break
+		}
+	}
+	return processed, errors.Join(errs...)
+}
+
+// processJob evaluates one job for its ready evaluations.
+func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
+	for attempt := 1; attempt <= staleAttempts; attempt++ {
+		snap := w.store.Snapshot()
+		evals := currentEvals(snap, queued)
+		if len(evals) == 0 {
+			w.forget(queued)
+			return 0, nil
+		}
+		primary := evals[0]
+		now := w.clock.Now()
+		job, err := snap.JobByID(nil, primary.Namespace, primary.JobID)
+		if err != nil {
+			return w.fail(evals, err)
+		}
+		if job == nil {
+			return w.completeWithoutJob(evals, now)
+		}
+		in, err := buildInput(snap, job, primary.ID, now)
+		if err != nil {
+			return w.fail(evals, err)
+		}
+		res := Compute(in)
+		var candidates []*structs.Node
+		if len(res.Place) > 0 {
+			if candidates, err = snap.Nodes(nil); err != nil {
+				return w.fail(evals, err)
+			}
+		}
+		req, out, err := buildPlan(candidates, in, res, w.applyCfg)
+		if err != nil {
+			return w.fail(evals, err)
+		}
+		req.Evals = append(req.Evals, completedCopies(evals[1:], now,
+			"processed together with evaluation "+primary.ID)...)
+		if w.beforeApply != nil {
+			w.beforeApply(attempt)
+		}
+		stale, err := w.stale(snap, in, req)
+		if err != nil {
+			return w.fail(evals, err)
+		}
+		if stale {
+			w.logger.Debug("store changed under evaluation, re-running",
+				"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt)
+			continue
+		}
+		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
+		if err != nil {
+			return w.fail(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
+		}
+		out.Index = idx
+		w.forget(queued)
+		if out.Unplaced > 0 {
+			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
+		}
+		if w.onResult != nil {
+			w.onResult(primary, in, res, out)
+		}
+		return len(evals), nil
+	}
+	// The job kept changing: try it again later rather than spin.
+	w.logger.Warn("store kept changing under job, retrying later",
+		"job_id", queued[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
+	w.mu.Lock()
+	for _, e := range queued {
+		w.holdLocked(e, staleBackoff)
+	}
+	w.mu.Unlock()
+	return 0, nil
+}
+
+// currentEvals returns the queued evaluations that still need processing,
+// as the snapshot has them, sorted. One missing from the store (enqueued
+// before its write landed) is kept as queued.
+func currentEvals(snap *state.Snapshot, queued []*structs.Evaluation) []*structs.Evaluation {
+	out := make([]*structs.Evaluation, 0, len(queued))
+	for _, e := range queued {
+		cur, err := snap.EvalByID(nil, e.ID)
+		switch {
+		case err != nil || cur == nil:
+			out = append(out, e)
+		case !cur.TerminalStatus():
+			out = append(out, cur)
+		}
+	}
+	slices.SortFunc(out, evalOrder)
+	return out
+}
+
+// buildInput reads what Compute needs for job from snap.
+func buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
+	ns := job.NamespacedID().Namespace
+	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
+	if err != nil {
+		return Input{}, err
+	}
+	in := Input{Job: job, Allocs: allocs, Now: now, EvalID: evalID}
+	if job.Type == structs.JobTypeSystem {
+		nodes, err := snap.Nodes(nil)
+		if err != nil {
+			return Input{}, err
+		}
+		in.Nodes = make(map[string]*structs.Node, len(nodes))
+		for _, n := range nodes {
+			in.Nodes[n.ID] = n
+		}
+		return in, nil
+	}
+	in.Nodes = make(map[string]*structs.Node)
+	for _, a := range allocs {
+		if _, ok := in.Nodes[a.NodeID]; ok {
+			continue
+		}
+		n, err := snap.NodeByID(nil, a.NodeID)
+		if err != nil {
+			return Input{}, err
+		}
+		if n != nil {
+			in.Nodes[a.NodeID] = n
+		}
+	}
+	return in, nil
+}
+
+// completedCopies returns copies of evals marked complete.
+func completedCopies(evals []*structs.Evaluation, now time.Time, why string) []*structs.Evaluation {
+	return withStatus(evals, structs.EvalStatusComplete, now, why)
+}
+
+func withStatus(evals []*structs.Evaluation, status string, now time.Time, why string) []*structs.Evaluation {
+	out := make([]*structs.Evaluation, len(evals))
+	for i, e := range evals {
+		c := e.Copy()
+		c.Status = status
+		c.StatusDescription = why
+		c.ModifyTime = now.UnixNano()
+		out[i] = c
+	}
+	return out
+}
+
+// completeWithoutJob completes the evaluations of a job that no longer
+// exists: there is nothing to reconcile.
+func (w *Worker) completeWithoutJob(evals []*structs.Evaluation, now time.Time) (int, error) {
+	req := &structs.EvalUpdateRequest{Evals: completedCopies(evals, now, "job no longer exists")}
+	if _, _, err := w.store.ApplyCommand(structs.EvalUpdateRequestType, req); err != nil {
+		return 0, fmt.Errorf("reconcile: complete evaluations of missing job %q: %w", evals[0].JobID, err)
+	}
+	w.forget(evals)
+	return len(evals), nil
+}
+
+// fail marks evals failed with cause, so they are not retried forever, and
+// returns cause. If even that write fails the evaluations stay pending but
+// seen: this worker will not retry them.
+func (w *Worker) fail(evals []*structs.Evaluation, cause error) (int, error) {
+	w.logger.Error("evaluation failed", "eval_id", evals[0].ID, "job_id", evals[0].JobID, "error", cause)
+	req := &structs.EvalUpdateRequest{Evals: withStatus(evals, structs.EvalStatusFailed, w.clock.Now(), cause.Error())}
+	if _, _, err := w.store.ApplyCommand(structs.EvalUpdateRequestType, req); err != nil {
+		return 0, errors.Join(cause, fmt.Errorf("reconcile: mark evaluations failed: %w", err))
+	}
+	w.forget(evals)
+	return 0, cause
+}
+
+// forget removes processed evaluations from the seen set: the store now
+// has them terminal, so a scan will not enqueue them again.
+func (w *Worker) forget(evals []*structs.Evaluation) {
+	w.mu.Lock()
+	for _, e := range evals {
+		delete(w.q.seen, e.ID)
+	}
+	w.mu.Unlock()
+}
+
+// Run processes evaluations until ctx ends: it processes what is ready,
+// then waits for the evals table to change (a blocking query on its index)
+// or a held evaluation to become ready, and repeats. Errors of single jobs
+// are logged, not returned; Run returns nil when ctx ends, or an error if
+// the store cannot run blocking queries.
+func (w *Worker) Run(ctx context.Context) error {
+	bs, ok := w.store.(blockingStore)
+	if !ok {
+		return fmt.Errorf("%w: reconcile: worker store %T has no BlockingQuery", structs.ErrInvalidRequest, w.store)
+	}
+	for ctx.Err() == nil {
+		if _, err := w.ProcessReady(); err != nil {
+			w.logger.Error("processing evaluations", "error", err)
+		}
+		w.wait(ctx, bs)
+	}
+	return nil
+}
+
+// wait blocks until the evals table moves past the last scan, a held
+// evaluation is released, or ctx ends.
+func (w *Worker) wait(ctx context.Context, bs blockingStore) {
+	w.mu.Lock()
+	ready, since := w.q.readyCount, w.lastSync
+	w.mu.Unlock()
+	if ready > 0 {
+		return
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-w.wake:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	_, _ = bs.BlockingQuery(wctx, since, func(_ memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+		// Watching nothing: any write wakes the query, which re-reads
+		// the evals index in O(1).
+		return snap.Index(state.TableEvals), nil
+	})
+	cancel()
+	<-done
+}
+
+// stale reports whether the job's part of the store changed between snap
+// (which in was read from) and now: the job, its allocations, the nodes
+// they are on, or the nodes the plan places on (for system jobs, any
+// node). Then the decisions may be wrong and the job is re-run. The
+// check and the write are two steps, so a write landing between them is not
+// seen; it is caught by the evaluation that write creates.
+func (w *Worker) stale(snap *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
+	cur := w.store.Snapshot()
+	if cur.LatestIndex() == snap.LatestIndex() {
+		return false, nil
+	}
+	if cur.Index(state.TableAllocs) == snap.Index(state.TableAllocs) &&
+		cur.Index(state.TableNodes) == snap.Index(state.TableNodes) &&
+		cur.Index(state.TableJobs) == snap.Index(state.TableJobs) {
+		return false, nil
+	}
+	nodeIDs := make([]string, 0, len(in.Nodes)+len(req.AllocsPlaced))
+	if in.Job.Type != structs.JobTypeSystem {
+		for id := range in.Nodes {
+			nodeIDs = append(nodeIDs, id)
+		}
+		for _, a := range req.AllocsPlaced {
+			nodeIDs = append(nodeIDs, a.NodeID)
+		}
+	}
+	before, err := fingerprintJob(snap, in.Job, nodeIDs)
+	if err != nil {
+		return false, err
+	}
+	after, err := fingerprintJob(cur, in.Job, nodeIDs)
+	if err != nil {
+		return false, err
+	}
+	return before != after, nil
+}
+
+// jobPrint summarises what a job's decisions depend on. Every write sets
+// the ModifyIndex of what it changes to its own index, above every earlier
+// one, so a change moves a maximum; a removal changes a count.
+type jobPrint struct {
+	job               uint64
+	allocs, nodes     int
+	allocMax, nodeMax uint64
+}
+
+// fingerprintJob reads the job's print from r. nodeIDs are the nodes to
+// watch; for a system job every node is watched instead.
+func fingerprintJob(r *state.Snapshot, job *structs.Job, nodeIDs []string) (jobPrint, error) {
+	var p jobPrint
+	ns := job.NamespacedID().Namespace
+	j, err := r.JobByID(nil, ns, job.ID)
+	if err != nil {
+		return p, err
+	}
+	if j != nil {
+		p.job = j.ModifyIndex
+	}
+	allocs, err := r.AllocsByJob(nil, ns, job.ID)
+	if err != nil {
+		return p, err
+	}
+	p.allocs = len(allocs)
+	for _, a := range allocs {
+		p.allocMax = max(p.allocMax, a.ModifyIndex)
+	}
+	if job.Type == structs.JobTypeSystem {
+		nodes, err := r.Nodes(nil)
+		if err != nil {
+			return p, err
+		}
+		for _, n := range nodes {
+			p.nodes++
+			p.nodeMax = max(p.nodeMax, n.ModifyIndex)
+		}
+		return p, nil
+	}
+	for _, id := range nodeIDs {
+		n, err := r.NodeByID(nil, id)
+		if err != nil {
+			return p, err
+		}
+		if n != nil {
+			p.nodes++
+			p.nodeMax = max(p.nodeMax, n.ModifyIndex)
+		}
+	}
+	return p, nil
+}
