@@ -40,10 +40,16 @@ type ApplyOutcome struct {
 // Apply turns res, the decisions Compute made for in, into ONE
 // ApplyPlanResults command and writes it through w. Server time is in.Now.
 // nodes are the candidates for placements (normally every node of the
-// store). Placements for which no node fits are skipped and reported in the
-// outcome; everything else is written atomically, and in.EvalID (if set) is
-// marked complete in the same write. On error nothing was written.
+// store, in any order: the Placer gets them sorted by ID). Placements for
+// which no node fits are skipped and reported in the outcome; everything
+// else is written atomically, and in.EvalID (if set) is marked complete in
+// the same write. On error nothing was written.
 func Apply(w Writer, nodes []*structs.Node, in Input, res *Results, cfg ApplyConfig) (ApplyOutcome, error) {
+	if !slices.IsSortedFunc(nodes, byNodeID) {
+		// Placers rely on ID order for their tie-break.
+		nodes = slices.Clone(nodes)
+		slices.SortFunc(nodes, byNodeID)
+	}
 	req, out, err := buildPlan(nodes, in, res, cfg)
 	if err != nil {
 		return ApplyOutcome{}, err
@@ -56,7 +62,8 @@ func Apply(w Writer, nodes []*structs.Node, in Input, res *Results, cfg ApplyCon
 	return out, nil
 }
 
-// buildPlan builds the command for res without writing it.
+// buildPlan builds the command for res without writing it. nodes must be
+// sorted by ID (the store lists them so).
 func buildPlan(nodes []*structs.Node, in Input, res *Results, cfg ApplyConfig) (*structs.ApplyPlanResultsRequest, ApplyOutcome, error) {
 	var out ApplyOutcome
 	if in.Job == nil {
@@ -94,6 +101,18 @@ func buildPlan(nodes []*structs.Node, in Input, res *Results, cfg ApplyConfig) (
 	b.placements(nodes, &out)
 	b.decisions()
 	return b.req, out, nil
+}
+
+func byNodeID(a, b *structs.Node) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 // decisions counts what a result asks to change.

@@ -425,4 +425,6 @@ func TestApply_WriterErrorIsWrapped(t *testing.T) {
 
 type apErrWriter struct{ err error }
 
-func (w apErrWriter) ApplyCommand(structs.MessageType, any) (uint64, any, error) { return 0, nil, w.err }
+func (w apErrWriter) ApplyCommand(structs.MessageType, any) (uint64, any, error) {
+	return 0, nil, w.err
+}

@@ -7,12 +7,13 @@ import (
 // Placer picks a node for each placement. Embedders replace DefaultPlacer
 // with their own bin-packing; Apply only needs a node and a score.
 type Placer interface {
-	// SelectNode returns the node for p, or "" when none fits. nodes is
-	// sorted by ID; liveByNode counts the job's live allocations per node,
-	// including placements already made by the same Apply; exclude is the
-	// node of the allocation being replaced ("" for a fresh slot). score is
-	// recorded as the new alloc's Metrics.ScoreMetaData NormScore, so the
-	// best_score reconnect strategy has data to compare.
+	// SelectNode returns the node for p, or "" when none fits. nodes are
+	// sorted by ID and shared (read-only); liveByNode counts the job's live
+	// allocations per node, including placements already made by the same
+	// Apply; exclude is the node of the allocation being replaced ("" for
+	// a fresh slot). score is recorded as the new alloc's
+	// Metrics.ScoreMetaData NormScore, so the best_score reconnect strategy
+	// has data to compare.
 	SelectNode(p Placement, job *structs.Job, nodes []*structs.Node, liveByNode map[string]int, exclude string) (nodeID string, score float64)
 }
 
@@ -26,6 +27,8 @@ type DefaultPlacer struct{}
 var _ Placer = DefaultPlacer{}
 
 // SelectNode implements Placer. It is deterministic and allocation-free.
+// nodes must be sorted by ID (Apply guarantees it): the first node with the
+// fewest live allocs wins, and the scan stops at the first empty one.
 func (DefaultPlacer) SelectNode(_ Placement, _ *structs.Job, nodes []*structs.Node, liveByNode map[string]int, exclude string) (string, float64) {
 	best, bestLive := "", 0
 	for _, n := range nodes {
@@ -33,10 +36,11 @@ func (DefaultPlacer) SelectNode(_ Placement, _ *structs.Job, nodes []*structs.No
 			continue
 		}
 		live := liveByNode[n.ID]
-		// nodes is documented as sorted, but do not rely on it for the
-		// tie-break: compare IDs so any order gives the same answer.
-		if best == "" || live < bestLive || (live == bestLive && n.ID < best) {
+		if best == "" || live < bestLive {
 			best, bestLive = n.ID, live
+			if live == 0 {
+				break
+			}
 		}
 	}
 	if best == "" {

@@ -65,8 +65,13 @@ type Worker struct {
 	onResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
 
 	// procMu serialises ProcessReady (and so Run): one job is processed at
-	// a time and the worker's writes happen in a deterministic order.
+	// a time and the worker's writes happen in a deterministic order. It
+	// also protects the node cache.
 	procMu sync.Mutex
+	// nodes caches the store's node list as of nodes-table index nodesAt:
+	// placement candidates, re-read only when a node changed.
+	nodes   []*structs.Node
+	nodesAt uint64
 
 	// mu protects q and lastSync. It is never held while calling the store
 	// or a hook; timer callbacks take it.
@@ -259,14 +264,14 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 		if job == nil {
 			return w.completeWithoutJob(evals, now)
 		}
-		in, err := buildInput(snap, job, primary.ID, now)
+		in, err := w.buildInput(snap, job, primary.ID, now)
 		if err != nil {
 			return w.fail(evals, err)
 		}
 		res := Compute(in)
 		var candidates []*structs.Node
 		if len(res.Place) > 0 {
-			if candidates, err = snap.Nodes(nil); err != nil {
+			if candidates, err = w.allNodes(snap); err != nil {
 				return w.fail(evals, err)
 			}
 		}
@@ -331,8 +336,23 @@ func currentEvals(snap *state.Snapshot, queued []*structs.Evaluation) []*structs
 	return out
 }
 
+// allNodes returns every node of snap, sorted by ID, from the cache when no
+// node changed since it was filled. The caller holds procMu.
+func (w *Worker) allNodes(snap *state.Snapshot) ([]*structs.Node, error) {
+	at := snap.Index(state.TableNodes)
+	if w.nodes != nil && w.nodesAt == at {
+		return w.nodes, nil
+	}
+	nodes, err := snap.Nodes(nil)
+	if err != nil {
+		return nil, err
+	}
+	w.nodes, w.nodesAt = nodes, at
+	return nodes, nil
+}
+
 // buildInput reads what Compute needs for job from snap.
-func buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
+func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
 	ns := job.NamespacedID().Namespace
 	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
 	if err != nil {
@@ -340,7 +360,7 @@ func buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.
 	}
 	in := Input{Job: job, Allocs: allocs, Now: now, EvalID: evalID}
 	if job.Type == structs.JobTypeSystem {
-		nodes, err := snap.Nodes(nil)
+		nodes, err := w.allNodes(snap)
 		if err != nil {
 			return Input{}, err
 		}
