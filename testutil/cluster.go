@@ -51,6 +51,11 @@ type SimConfig struct {
 	Events []Event
 	// JobSpecs replaces the generated jobs (nil: drawn from the seed).
 	JobSpecs []*structs.Job
+	// RoundRobinPlacer places allocs round-robin over the ready nodes
+	// (one alloc of a job per node) instead of reconcile.DefaultPlacer,
+	// which scans every node per placement and puts every job on the
+	// lowest node IDs: the storm needs many small jobs spread evenly.
+	RoundRobinPlacer bool
 	// StopOnViolation ends the run at the first violation.
 	StopOnViolation bool
 	// Timeline records node and alloc statuses over time.
@@ -150,7 +155,7 @@ type Sim struct {
 	hb     HeartbeatService
 	errLog bytes.Buffer
 	rpc    *rpc.Node
-	worker evalWorker
+	worker *simWorker
 	net    *Network
 
 	checker  *Checker
@@ -170,13 +175,8 @@ type Sim struct {
 	// cheaper than a store read per tick); workerIdx is applied as of the
 	// worker's last pass.
 	applied, allocIdx, workerIdx uint64
+	nodesIdx                     uint64 // last command that could change a node
 	nextProgress                 time.Time
-}
-
-// evalWorker is what the harness needs of the eval worker.
-type evalWorker interface {
-	ProcessReady() (int, error)
-	Pending() (ready, delayed int)
 }
 
 // SimEpoch is when every simulation starts.
@@ -286,8 +286,11 @@ func (s *Sim) onCommand(index uint64, t structs.MessageType, payload []byte) {
 	s.hash.Write(hdr[:])
 	s.hash.Write(payload)
 	s.applied = index
-	if t == structs.AllocClientUpdateRequestType || t == structs.ApplyPlanResultsRequestType {
+	switch t {
+	case structs.AllocClientUpdateRequestType, structs.ApplyPlanResultsRequestType:
 		s.allocIdx = index
+	case structs.NodeRegisterRequestType, structs.NodeUpdateStatusRequestType, structs.NodeDeregisterRequestType:
+		s.nodesIdx = index
 	}
 	if s.cfg.CommandSink != nil {
 		s.cfg.CommandSink(index, t, payload)
@@ -296,6 +299,7 @@ func (s *Sim) onCommand(index uint64, t structs.MessageType, payload []byte) {
 	if err != nil {
 		return
 	}
+	s.worker.observe(index, req)
 	s.checker.ObserveRequest(index, req, s.store)
 	s.stats.observe(req)
 	if s.timeline != nil {

@@ -73,8 +73,8 @@ func recOf(a *structs.Allocation) *allocRec {
 type Checker struct {
 	allocs map[string]*allocRec
 	nodes  map[string]string // node ID -> status
-	// unknownSet holds allocs whose last ClientStatus AllocState is
-	// unknown: the candidates of I2.
+	// unknownSet holds allocs the server wants running whose last
+	// ClientStatus AllocState is unknown: the candidates of I2.
 	unknownSet map[string]bool
 
 	// Step and Now label violations; the harness sets them.
@@ -200,7 +200,7 @@ func (c *Checker) observeAlloc(index uint64, id string, reconnected bool, r Stat
 	c.CheckAllocChange(index, pre, post, reconnected)
 	rec := recOf(post)
 	c.allocs[id] = rec
-	if rec.needsReconnect {
+	if rec.needsReconnect && rec.desired == structs.AllocDesiredStatusRun {
 		c.unknownSet[id] = true
 	} else {
 		delete(c.unknownSet, id)
@@ -291,20 +291,16 @@ func (c *Checker) CheckClientUpdate(nodeID, statusAtCall string, before map[stri
 // nothing ready: an alloc its client already reported (ClientStatus no longer
 // unknown) on a ready node must not still carry the reconnect marker.
 func (c *Checker) CheckStep() {
-	if len(c.unknownSet) == 0 {
-		return
-	}
-	ids := make([]string, 0, len(c.unknownSet))
+	var bad []string
 	for id := range c.unknownSet {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
 		r := c.allocs[id]
-		if r.desired != structs.AllocDesiredStatusRun || r.client == structs.AllocClientStatusUnknown ||
-			c.nodes[r.nodeID] != structs.NodeStatusReady {
-			continue
+		if r.client != structs.AllocClientStatusUnknown && c.nodes[r.nodeID] == structs.NodeStatusReady {
+			bad = append(bad, id)
 		}
+	}
+	slices.Sort(bad)
+	for _, id := range bad {
+		r := c.allocs[id]
 		c.fail(I2UnknownCleared, 0, "alloc %s on ready node %s: client reported %s but the reconnect was never handled",
 			id, r.nodeID, r.client)
 		delete(c.unknownSet, id) // report it once

@@ -1,0 +1,45 @@
+package testutil
+
+import (
+	"testing"
+
+	"github.com/shoenig/test/must"
+)
+
+func TestStorm(t *testing.T) {
+	t.Parallel()
+	nodes := 1000
+	if raceEnabled {
+		nodes = 200
+	}
+	res, err := RunStorm(1, nodes)
+	must.NoError(t, err)
+	must.NoError(t, res.Err)
+	must.SliceEmpty(t, res.Violations, must.Sprint(FailureReport(res.SimResult)))
+	must.Eq(t, nodes/2, res.Stats.NodesDisconnected)
+	must.Eq(t, nodes/2, res.Stats.NodesReconnected)
+	must.Eq(t, stormAllocsEach*nodes/2, res.Stats.AllocsDisconnected)
+	must.Zero(t, res.Duplicates)
+	must.Zero(t, res.Missing)
+	must.Eq(t, stormAllocsEach*nodes, res.Live)
+	must.Less(t, 3*stormAllocsEach, res.MaxPerNode) // spread, not piled up
+	must.Positive(t, res.Converged)
+	t.Logf("%d nodes: converged %s (simulated) after the heal, %s wall", nodes, res.Converged, res.ConvergeWall)
+}
+
+// BenchmarkStorm: 10,000 nodes x 5 allocs, half partitioned past their TTL
+// and healed at once. Reports the wall time from the heal to convergence.
+func BenchmarkStorm(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		res, err := RunStorm(uint64(i+1), 10_000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Failed() || res.Duplicates > 0 || res.Missing > 0 {
+			b.Fatalf("storm failed: dup=%d missing=%d\n%s", res.Duplicates, res.Missing, FailureReport(res.SimResult))
+		}
+		b.ReportMetric(res.ConvergeWall.Seconds(), "converge-wall-s")
+		b.ReportMetric(res.Converged.Seconds(), "converge-sim-s")
+		b.ReportMetric(res.WallTime.Seconds(), "total-wall-s")
+	}
+}
