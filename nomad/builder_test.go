@@ -46,7 +46,7 @@ func nomadNodeRec(id, status string, draining bool) map[string]any {
 	n := map[string]any{
 		"ID": id, "Name": id, "Datacenter": "dc1", "Status": status,
 		"SchedulingEligibility": "eligible", "StatusUpdatedAt": t0.Unix(),
-		"Attributes": map[string]any{"kernel.name": "linux", "cpu.numcores": "8"},
+		"Attributes":    map[string]any{"kernel.name": "linux", "cpu.numcores": "8"},
 		"NodeResources": map[string]any{"Cpu": map[string]any{"CpuShares": 4000}, "Networks": []any{}},
 		"Drivers":       map[string]any{"docker": map[string]any{"Healthy": true, "UpdateTime": t0}},
 		"CreateIndex":   10, "ModifyIndex": 11,
@@ -103,7 +103,7 @@ func TestReadStateBin_NomadShapedRecordsAndSkipping(t *testing.T) {
 		add(0, nomadNodeRec("n2", "down", true)).
 		add(28, map[string]any{"Name": "default", "Meta": map[string]any{"x": []any{1, "two", 3.0, nil, true}}}).
 		add(1, job).
-		add(9, nomadJobRec("api", "service", 3)).                    // older version: skipped
+		add(9, nomadJobRec("api", "service", 3)).                   // older version: skipped
 		add(99, []any{map[string]any{"Unknown": []byte{1, 2, 3}}}). // a type from the future
 		add(3, map[string]any{"ID": "e1", "JobID": "api", "TriggeredBy": "max-disconnect-timeout", "Status": "pending",
 			"WaitUntil": t0.Add(time.Minute), "SnapshotIndex": 5, "CreateTime": t0.UnixNano()}).
