@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/rejoinhq/rejoin/heartbeat"
+	"github.com/rejoinhq/rejoin/reconcile"
 	"github.com/rejoinhq/rejoin/rpc"
 	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
@@ -155,7 +156,7 @@ type Sim struct {
 	hb     HeartbeatService
 	errLog bytes.Buffer
 	rpc    *rpc.Node
-	worker *simWorker
+	worker evalWorker
 	net    *Network
 
 	checker  *Checker
@@ -175,8 +176,13 @@ type Sim struct {
 	// cheaper than a store read per tick); workerIdx is applied as of the
 	// worker's last pass.
 	applied, allocIdx, workerIdx uint64
-	nodesIdx                     uint64 // last command that could change a node
 	nextProgress                 time.Time
+}
+
+// evalWorker is what the harness needs of the eval worker.
+type evalWorker interface {
+	ProcessReady() (int, error)
+	Pending() (ready, delayed int)
 }
 
 // SimEpoch is when every simulation starts.
@@ -229,9 +235,14 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		return nil, err
 	}
 	s.rpc = node
-	if s.worker, err = newSimWorker(s); err != nil {
-		return nil, err
+	wc := reconcile.WorkerConfig{
+		Store: hookedStore{Store: store, mutate: cfg.Hooks.MutatePlan},
+		Clock: clk, Logger: logger, NewID: s.newID,
 	}
+	if cfg.RoundRobinPlacer {
+		wc.Placer = &roundRobinPlacer{s: s}
+	}
+	s.worker = reconcile.NewWorker(wc)
 
 	if cfg.JobSpecs != nil {
 		s.jobs = make([]*structs.Job, len(cfg.JobSpecs))
@@ -286,11 +297,8 @@ func (s *Sim) onCommand(index uint64, t structs.MessageType, payload []byte) {
 	s.hash.Write(hdr[:])
 	s.hash.Write(payload)
 	s.applied = index
-	switch t {
-	case structs.AllocClientUpdateRequestType, structs.ApplyPlanResultsRequestType:
+	if t == structs.AllocClientUpdateRequestType || t == structs.ApplyPlanResultsRequestType {
 		s.allocIdx = index
-	case structs.NodeRegisterRequestType, structs.NodeUpdateStatusRequestType, structs.NodeDeregisterRequestType:
-		s.nodesIdx = index
 	}
 	if s.cfg.CommandSink != nil {
 		s.cfg.CommandSink(index, t, payload)
@@ -299,7 +307,6 @@ func (s *Sim) onCommand(index uint64, t structs.MessageType, payload []byte) {
 	if err != nil {
 		return
 	}
-	s.worker.observe(index, req)
 	s.checker.ObserveRequest(index, req, s.store)
 	s.stats.observe(req)
 	if s.timeline != nil {
