@@ -128,3 +128,30 @@ func assertRunning(t *testing.T, s *Sim, n int) {
 	}
 	must.Eq(t, n, running)
 }
+
+func TestRegression_StopOnClientAfter(t *testing.T) {
+	stop := 45 * time.Second
+	job := serviceJob(2, &structs.DisconnectStrategy{StopOnClientAfter: &stop})
+	cfg := scenario(job, 8*time.Minute, partition(2*time.Minute, 3*time.Minute, 0, 1)...)
+	s, err := NewSim(cfg)
+	must.NoError(t, err)
+	s.RunFor(2*time.Minute + 30*time.Second)
+	for i := 0; i < 2; i++ { // cut off 30s: the clients still run their allocs
+		for _, a := range s.Client(i).allocs {
+			must.Eq(t, structs.AllocClientStatusRunning, a.status)
+		}
+	}
+	s.RunFor(time.Minute)
+	for i := 0; i < 2; i++ { // cut off 90s: they stopped them themselves
+		for _, a := range s.Client(i).allocs {
+			must.Eq(t, structs.AllocClientStatusComplete, a.status)
+		}
+	}
+	res := s.Run()
+	must.NoError(t, res.Err)
+	must.SliceEmpty(t, res.Violations, must.Sprint(FailureReport(res)))
+	must.Eq(t, 2, res.Stats.ClientCutoffStops) // each client stopped its own alloc
+	must.Eq(t, 2, res.Stats.AllocsLost)        // no disconnect support: lost, replaced
+	must.Zero(t, res.Stats.AllocsReconnected)
+	assertRunning(t, s, 2)
+}
