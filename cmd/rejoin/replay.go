@@ -16,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:     "replay",
-		synopsis: "run the reconciler on a scenario file (--scenario FILE [--json]) or check a directory (--check DIR)",
+		synopsis: "run the reconciler on a scenario (--scenario FILE), a snapshot (--snapshot FILE, --nomad-snapshot FILE) or check scenarios (--check DIR)",
 		run:      runReplay,
 	})
 }
@@ -34,9 +34,13 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	scenario := fs.String("scenario", "", "scenario `FILE` (or a directory of *.json, which implies --check)")
 	asJSON := fs.Bool("json", false, "print the decisions as one JSON object")
 	check := fs.Bool("check", false, "compare every scenario in the directory with its Expect")
+	var so snapshotReplayOpts
+	so.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: rejoin replay --scenario FILE [--json]")
 		fmt.Fprintln(stderr, "       rejoin replay --check DIR   (or --scenario DIR --check)")
+		fmt.Fprintln(stderr, "       rejoin replay --nomad-snapshot FILE [--at TIME] [--job ID] [--json]")
+		fmt.Fprintln(stderr, "       rejoin replay --snapshot FILE [--log DIR] [--until INDEX | --at TIME] [--job ID] [--json]")
 		fs.PrintDefaults()
 	}
 	// The flag package stops at the first positional argument; parse
@@ -54,6 +58,18 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if so.active() {
+		if *scenario != "" || *check || len(positional) > 0 {
+			fmt.Fprintln(stderr, "rejoin replay: --snapshot/--nomad-snapshot cannot be combined with --scenario, --check or a positional argument")
+			return exitBadInput
+		}
+		so.json = *asJSON
+		return replaySnapshot(so, stdout, stderr)
+	}
+	if so.boundsGiven() {
+		fmt.Fprintln(stderr, "rejoin replay: --log, --until, --at and --job need --snapshot or --nomad-snapshot")
+		return exitBadInput
 	}
 	path := *scenario
 	switch {
