@@ -23,10 +23,10 @@ func TestRuleOf(t *testing.T) {
 		"step 7: 3 pending/running exceed count 2":                           "step_7",
 		"system: node \"n1\" is ready":                                       "system",
 		"disconnect timeout at 2026-01-01T00:15:00Z":                         "disconnect",
-		"":                 "other",
-		"→ stop":           "other",
-		"row x":            "row",
-		"Job stopped":      "job",
+		"":                              "other",
+		"→ stop":                        "other",
+		"row x":                         "row",
+		"Job stopped":                   "job",
 		"averyveryveryveryverylongword": "averyveryveryveryverylon",
 	}
 	for in, want := range cases {

@@ -31,6 +31,12 @@ type ServerConfig struct {
 	MaxMessageSize int
 	// HandshakeTimeout bounds the TLS handshake; default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// Jobs, when set, is served as the "Job" service (Register,
+	// Deregister, Get, Status).
+	Jobs JobAPI
+	// Operator, when set, adds Node.Get and Node.List to the "Node"
+	// service and serves Alloc.Get and Operator.Status.
+	Operator OperatorAPI
 }
 
 // Server serves NodeAPI as net/rpc over TCP with go-msgpack's msgpack-rpc
@@ -66,8 +72,8 @@ func NewServer(api NodeAPI, cfg ServerConfig) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[net.Conn]struct{}{},
 	}
-	if err := s.rpc.RegisterName("Node", &wireNode{api: api, logger: s.logger}); err != nil {
-		return nil, fmt.Errorf("rpc: register Node service: %w", err)
+	if err := registerServices(s.rpc, api, cfg, s.logger); err != nil {
+		return nil, fmt.Errorf("rpc: register services: %w", err)
 	}
 	return s, nil
 }
