@@ -41,12 +41,16 @@ func (rd *Reader) ReadFile(path string) (*Import, error) {
 		return nil, err
 	}
 	defer f.Close()
+	var size int64
+	if info, err := f.Stat(); err == nil {
+		size = info.Size()
+	}
 	br := bufio.NewReader(f)
 	magic, err := br.Peek(2)
 	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		return rd.ReadArchive(br)
 	}
-	return rd.ReadStateBin(br)
+	return rd.readStateBin(br, size)
 }
 
 // ReadArchive reads a gzip tar holding meta.json, state.bin and SHA256SUMS.
@@ -81,7 +85,7 @@ func (rd *Reader) ReadArchive(r io.Reader) (*Import, error) {
 		if _, dup := members[h.Name]; dup {
 			return nil, &ArchiveError{Member: h.Name, Kind: ErrBadArchive, Msg: "appears twice"}
 		}
-		b, err := readCapped(tr, limit, h.Name)
+		b, err := readCapped(tr, limit, h.Name, h.Size)
 		if err != nil {
 			var se *SizeError
 			if errors.As(err, &se) {

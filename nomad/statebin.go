@@ -37,16 +37,35 @@ func (rd *Reader) limit() int64 {
 // records of one type byte and one msgpack value each, until EOF where a
 // type byte would be. A stream ending inside a value is an error.
 func (rd *Reader) ReadStateBin(r io.Reader) (*Import, error) {
-	buf, err := readCapped(r, rd.limit(), "state.bin")
+	return rd.readStateBin(r, 0)
+}
+
+func (rd *Reader) readStateBin(r io.Reader, hint int64) (*Import, error) {
+	buf, err := readCapped(r, rd.limit(), "state.bin", hint)
 	if err != nil {
 		return nil, err
 	}
 	return rd.decodeStateBin(buf)
 }
 
-// readCapped reads all of r, failing once it passes limit bytes.
-func readCapped(r io.Reader, limit int64, what string) ([]byte, error) {
+// maxPrealloc bounds the buffer sized from a hint before any byte is read.
+const maxPrealloc = 64 << 20
+
+// readCapped reads all of r, failing once it passes limit bytes. hint, when
+// positive, is the expected size: the buffer is sized once instead of
+// doubling its way up (the doubling cost more than the decoding).
+func readCapped(r io.Reader, limit int64, what string, hint int64) ([]byte, error) {
+	if hint <= 0 {
+		if l, ok := r.(interface{ Len() int }); ok {
+			hint = int64(l.Len())
+		}
+	}
 	var b bytes.Buffer
+	if hint > 0 {
+		// A declared size (a tar header's) is not trusted beyond
+		// maxPrealloc: past it the buffer grows as bytes really arrive.
+		b.Grow(int(min(hint, limit, maxPrealloc) + bytes.MinRead))
+	}
 	n, err := b.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", what, err)
@@ -57,10 +76,35 @@ func readCapped(r io.Reader, limit int64, what string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// nomadAlloc is an alloc record: Nomad embeds the alloc's job version.
+// nomadAlloc is an alloc record. Nomad embeds the alloc's whole job; only
+// its identity and Version are decoded here (every alloc carries one, and
+// decoding them all dominated the import). A job whose record is missing
+// is decoded in full later from one alloc's body.
 type nomadAlloc struct {
 	structs.Allocation
+	Job *jobHead
+}
+
+// jobHead is the part of an alloc's embedded job read for every alloc.
+type jobHead struct {
+	ID        string
+	Namespace string
+	Version   uint64
+}
+
+func (h *jobHead) key() structs.NamespacedID {
+	return (&structs.Job{ID: h.ID, Namespace: h.Namespace}).NamespacedID()
+}
+
+// allocJobBody is an alloc record decoded for its embedded job only.
+type allocJobBody struct {
 	Job *structs.Job
+}
+
+// allocJobRef remembers the alloc body carrying the newest copy of a job.
+type allocJobRef struct {
+	version uint64
+	body    []byte
 }
 
 // nomadNode is a node record: Nomad says a node drains through a non-nil
@@ -110,7 +154,7 @@ func (rd *Reader) decodeStateBin(buf []byte) (*Import, error) {
 	pos := n
 	d := &decoder{dec: codec.NewDecoderBytes(nil, structs.MsgpackHandle)}
 	jobs := map[structs.NamespacedID]*structs.Job{}
-	var allocJobs map[structs.NamespacedID]*structs.Job // from allocs, by highest Version
+	var allocJobs map[structs.NamespacedID]allocJobRef // from allocs, by highest Version
 	for pos < len(buf) {
 		start := int64(pos)
 		t := buf[pos]
@@ -128,7 +172,9 @@ func (rd *Reader) decodeStateBin(buf []byte) (*Import, error) {
 			rd.Progress(Progress{Records: im.Records, Offset: int64(pos), Total: total})
 		}
 	}
-	im.finishJobs(jobs, allocJobs)
+	if err := im.finishJobs(d, jobs, allocJobs); err != nil {
+		return nil, err
+	}
 	if rd.Progress != nil {
 		rd.Progress(Progress{Records: im.Records, Offset: total, Total: total})
 	}
@@ -146,7 +192,7 @@ func formatErr(off int64, t int, err error) *FormatError {
 // record decodes one record's body by type. Types rejoin does not model
 // were already stepped over by valueLen; they are only counted.
 func (rd *Reader) record(d *decoder, im *Import, jobs map[structs.NamespacedID]*structs.Job,
-	allocJobs *map[structs.NamespacedID]*structs.Job, t uint8, body []byte) error {
+	allocJobs *map[structs.NamespacedID]allocJobRef, t uint8, body []byte) error {
 	switch RecordType(t) {
 	case RecordNode:
 		var n nomadNode
@@ -186,11 +232,11 @@ func (rd *Reader) record(d *decoder, im *Import, jobs map[structs.NamespacedID]*
 				a.JobID = na.Job.ID
 			}
 			if *allocJobs == nil {
-				*allocJobs = map[structs.NamespacedID]*structs.Job{}
+				*allocJobs = map[structs.NamespacedID]allocJobRef{}
 			}
-			key := na.Job.NamespacedID()
-			if old := (*allocJobs)[key]; old == nil || na.Job.Version > old.Version {
-				(*allocJobs)[key] = na.Job
+			key := na.Job.key()
+			if old, ok := (*allocJobs)[key]; !ok || na.Job.Version > old.version {
+				(*allocJobs)[key] = allocJobRef{version: na.Job.Version, body: body}
 			}
 		}
 		im.Allocs = append(im.Allocs, &a)
@@ -203,12 +249,20 @@ func (rd *Reader) record(d *decoder, im *Import, jobs map[structs.NamespacedID]*
 // finishJobs settles the job list: job records win; a job with no record
 // is taken from its allocs (highest Version seen). Jobs of a type rejoin
 // has no model for are dropped with their allocs, each with a note.
-func (im *Import) finishJobs(jobs, allocJobs map[structs.NamespacedID]*structs.Job) {
-	for key, j := range allocJobs {
-		if _, ok := jobs[key]; !ok {
-			jobs[key] = j
-			im.Notes = append(im.Notes, fmt.Sprintf("job %s has no job record; using the version-%d copy carried by its allocations", key, j.Version))
+func (im *Import) finishJobs(d *decoder, jobs map[structs.NamespacedID]*structs.Job, allocJobs map[structs.NamespacedID]allocJobRef) error {
+	for key, ref := range allocJobs {
+		if _, ok := jobs[key]; ok {
+			continue
 		}
+		var full allocJobBody
+		if err := d.decode(ref.body, &full); err != nil || full.Job == nil {
+			// The body decoded once already as an alloc; failing now
+			// means the embedded job itself is malformed.
+			return &FormatError{Offset: -1, Type: int(RecordAlloc), Kind: ErrMalformed,
+				Err: fmt.Errorf("job %s embedded in an alloc: %v", key, err)}
+		}
+		jobs[key] = full.Job
+		im.Notes = append(im.Notes, fmt.Sprintf("job %s has no job record; using the version-%d copy carried by its allocations", key, full.Job.Version))
 	}
 	dropped := map[structs.NamespacedID]bool{}
 	for key, j := range jobs {
@@ -248,6 +302,7 @@ func (im *Import) finishJobs(jobs, allocJobs map[structs.NamespacedID]*structs.J
 		}
 	}
 	sort.Strings(im.Notes)
+	return nil
 }
 
 func allocJobKey(a *structs.Allocation) structs.NamespacedID {
