@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/rejoinhq/rejoin/structs"
@@ -54,3 +55,39 @@ func unknownAlloc(id string) error { return &NotFoundError{Kind: structs.ErrUnkn
 func unknownJob(ns, id string) error {
 	return &NotFoundError{Kind: structs.ErrUnknownJob, ID: ns + "/" + id}
 }
+
+// Snapshot sentinels. Every error reading a snapshot matches one of them
+// (through *SnapshotError), or structs.ErrDecode / structs.ErrInvalidRequest
+// for a record that does not decode or cannot be stored.
+var (
+	// ErrCorruptSnapshot: not a rejoin snapshot, truncated, a record that is
+	// not well-formed, an unknown record type, or a trailer whose counts or
+	// SHA-256 do not match what was read.
+	ErrCorruptSnapshot = errors.New("corrupt snapshot")
+	// ErrSnapshotVersion: a snapshot format version this build cannot read.
+	ErrSnapshotVersion = errors.New("unsupported snapshot format version")
+)
+
+// SnapshotError is a snapshot that failed to read at byte Offset (of the
+// record where the problem was found). It matches Kind (ErrCorruptSnapshot
+// or ErrSnapshotVersion) and unwraps to the underlying error, if any.
+type SnapshotError struct {
+	Kind   error
+	Offset int64
+	Reason string
+	Err    error
+}
+
+func (e *SnapshotError) Error() string {
+	msg := fmt.Sprintf("%v at offset %d: %s", e.Kind, e.Offset, e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is makes the error match its Kind.
+func (e *SnapshotError) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns the underlying error.
+func (e *SnapshotError) Unwrap() error { return e.Err }

@@ -53,7 +53,7 @@ func loadStore(objs Objects, idx loadIndexes, logger hclog.Logger) (*Store, erro
 	if err != nil {
 		return nil, err
 	}
-	l := newLoader(s)
+	l := newLoader(s.db.Txn(true))
 	defer l.abort()
 	for k, v := range idx.watch {
 		if err := l.setWatch(k, v); err != nil {
@@ -141,7 +141,6 @@ func (e *LoadError) Is(target error) bool { return target == structs.ErrInvalidR
 // any order; in ID order (as snapshots hold them) the duplicate check costs
 // a string comparison instead of a lookup.
 type loader struct {
-	s   *Store
 	txn *memdb.Txn
 	// last is the greatest primary key inserted per table, for the
 	// duplicate check (see unique).
@@ -153,8 +152,8 @@ type loader struct {
 	watchSet bool
 }
 
-func newLoader(s *Store) *loader {
-	return &loader{s: s, txn: s.db.Txn(true), last: map[string]string{}, watch: map[watchKey]uint64{}}
+func newLoader(txn *memdb.Txn) *loader {
+	return &loader{txn: txn, last: map[string]string{}, watch: map[watchKey]uint64{}}
 }
 
 func (l *loader) abort() { l.txn.Abort() }

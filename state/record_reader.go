@@ -1,0 +1,233 @@
+package state
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+)
+
+// DefaultMaxRecordSize bounds one snapshot record's msgpack value. The
+// largest real record, a job, is kilobytes; the bound is a sanity check
+// that makes a hostile length fail fast instead of allocating.
+const DefaultMaxRecordSize = 64 << 20
+
+// RecordReader reads the framing shared by rejoin snapshots and Nomad's
+// state.bin: records of one type byte followed by one msgpack value, with
+// no length prefix. msgpack values declare lengths (a str32 header can
+// claim 4 GiB) and the codec, reading from a stream, would allocate them
+// before the bytes arrived; so RecordReader walks each value's structure
+// first (headers only) and collects the bytes that actually arrive, up to a
+// limit. The codec then decodes from those bytes.
+type RecordReader struct {
+	br    *bufio.Reader
+	limit uint64
+	// hash, if set, receives every byte read: a type byte together with
+	// its value (see ReadType).
+	hash   hash.Hash
+	typ    [1]byte
+	hasTyp bool  // typ is read but not yet hashed
+	offset int64 // bytes consumed so far
+	buf    []byte
+}
+
+// NewRecordReader reads records from r; limit bounds one value (0 =
+// DefaultMaxRecordSize). h, if not nil, receives every byte read.
+func NewRecordReader(r io.Reader, limit int, h hash.Hash) *RecordReader {
+	if limit <= 0 {
+		limit = DefaultMaxRecordSize
+	}
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < 64<<10 {
+		br = bufio.NewReaderSize(r, 256<<10)
+	}
+	return &RecordReader{br: br, limit: uint64(limit), hash: h}
+}
+
+// Offset is the number of bytes consumed so far: after Next, the offset of
+// the next record.
+func (rr *RecordReader) Offset() int64 { return rr.offset }
+
+// ReadType reads a record's type byte. It returns io.EOF only when the
+// stream ends cleanly before it. The byte goes to the hash with the value
+// that follows (ReadValue), so a reader can take the hash of everything
+// before a record once it knows the record's type.
+func (rr *RecordReader) ReadType() (byte, error) {
+	b, err := rr.br.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	rr.offset++
+	rr.typ[0], rr.hasTyp = b, true
+	return b, nil
+}
+
+// ReadValue reads one whole msgpack value and returns its bytes, valid
+// until the next call. A stream ending inside it is io.ErrUnexpectedEOF; a
+// value (or a length it declares) over the limit, or an invalid byte, is a
+// *ValueError.
+func (rr *RecordReader) ReadValue() ([]byte, error) {
+	if cap(rr.buf) > 1<<20 {
+		rr.buf = nil // a rare big record does not pin its memory
+	}
+	rr.buf = rr.buf[:0]
+	err := rr.scan()
+	rr.offset += int64(len(rr.buf))
+	if rr.hash != nil {
+		if rr.hasTyp {
+			rr.hash.Write(rr.typ[:])
+		}
+		rr.hash.Write(rr.buf)
+	}
+	rr.hasTyp = false
+	if err != nil {
+		return nil, err
+	}
+	return rr.buf, nil
+}
+
+// ValueError is a msgpack value RecordReader refused: larger than its
+// limit, or not well-formed.
+type ValueError struct {
+	TooLarge bool
+	Reason   string
+}
+
+func (e *ValueError) Error() string {
+	if e.TooLarge {
+		return "msgpack value too large: " + e.Reason
+	}
+	return "malformed msgpack value: " + e.Reason
+}
+
+// Next reads one record. It returns io.EOF only at a clean end of stream.
+func (rr *RecordReader) Next() (byte, []byte, error) {
+	t, err := rr.ReadType()
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := rr.ReadValue()
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return t, v, err
+}
+
+// scan appends one msgpack value to buf, walking its headers.
+func (rr *RecordReader) scan() error {
+	pending := uint64(1) // values still to read; each takes at least one byte
+	for pending > 0 {
+		b, err := rr.br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		rr.buf = append(rr.buf, b)
+		pending--
+		var (
+			lenBytes int    // size of the length or count field that follows
+			skip     uint64 // payload bytes that follow
+			per      uint64 // nested values per counted element (1 array, 2 map)
+			ext      bool   // payload preceded by a one-byte ext type
+		)
+		switch {
+		case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
+			// fixint, nil, bool: the byte is the value
+		case b&0xf0 == 0x80: // fixmap
+			pending += 2 * uint64(b&0x0f)
+		case b&0xf0 == 0x90: // fixarray
+			pending += uint64(b & 0x0f)
+		case b&0xe0 == 0xa0: // fixstr
+			skip = uint64(b & 0x1f)
+		case b == 0xc4, b == 0xd9: // bin8, str8
+			lenBytes = 1
+		case b == 0xc5, b == 0xda: // bin16, str16
+			lenBytes = 2
+		case b == 0xc6, b == 0xdb: // bin32, str32
+			lenBytes = 4
+		case b == 0xc7, b == 0xc8, b == 0xc9: // ext8/16/32
+			lenBytes, ext = 1<<(b-0xc7), true
+		case b == 0xcc, b == 0xd0:
+			skip = 1
+		case b == 0xcd, b == 0xd1:
+			skip = 2
+		case b == 0xca, b == 0xce, b == 0xd2:
+			skip = 4
+		case b == 0xcb, b == 0xcf, b == 0xd3:
+			skip = 8
+		case b >= 0xd4 && b <= 0xd8: // fixext 1/2/4/8/16 plus type byte
+			skip = 1 + 1<<(b-0xd4)
+		case b == 0xdc:
+			lenBytes, per = 2, 1
+		case b == 0xdd:
+			lenBytes, per = 4, 1
+		case b == 0xde:
+			lenBytes, per = 2, 2
+		case b == 0xdf:
+			lenBytes, per = 4, 2
+		default: // 0xc1 is never used
+			return &ValueError{Reason: fmt.Sprintf("invalid byte 0x%02x", b)}
+		}
+		if lenBytes > 0 {
+			start := len(rr.buf)
+			if err := rr.appendN(lenBytes); err != nil {
+				return err
+			}
+			var n uint64
+			switch lenBytes {
+			case 1:
+				n = uint64(rr.buf[start])
+			case 2:
+				n = uint64(binary.BigEndian.Uint16(rr.buf[start:]))
+			case 4:
+				n = uint64(binary.BigEndian.Uint32(rr.buf[start:]))
+			}
+			switch {
+			case per > 0:
+				pending += per * n
+			case ext:
+				skip = n + 1
+			default:
+				skip = n
+			}
+		}
+		size := uint64(len(rr.buf))
+		if size+skip > rr.limit {
+			return &ValueError{TooLarge: true, Reason: fmt.Sprintf("declares %d more bytes after %d (limit %d)", skip, size, rr.limit)}
+		}
+		if skip > 0 {
+			if err := rr.appendN(int(skip)); err != nil {
+				return err
+			}
+		}
+		if pending > rr.limit-uint64(len(rr.buf)) {
+			return &ValueError{TooLarge: true, Reason: fmt.Sprintf("declares %d more values after %d bytes (limit %d)", pending, len(rr.buf), rr.limit)}
+		}
+	}
+	return nil
+}
+
+// appendN appends the next n bytes to buf, growing it with the bytes that
+// arrive, never by a declared length alone.
+func (rr *RecordReader) appendN(n int) error {
+	for n > 0 {
+		chunk := min(n, 64<<10)
+		rr.buf = slices.Grow(rr.buf, chunk)
+		l := len(rr.buf)
+		m, err := io.ReadFull(rr.br, rr.buf[l:l+chunk])
+		rr.buf = rr.buf[:l+m]
+		n -= m
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
