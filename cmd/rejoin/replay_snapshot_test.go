@@ -139,3 +139,34 @@ func TestReplaySnapshot_BadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayRejoinSnapshot_DeterministicAndDefaultTime: a rejoin snapshot
+// replayed twice gives byte-identical JSON; without --at the reconciler
+// runs at the snapshot's creation time.
+func TestReplayRejoinSnapshot_DeterministicAndDefaultTime(t *testing.T) {
+	st, t0 := unknownStore(t)
+	path := filepath.Join(t.TempDir(), "s.snap")
+	created := t0.Add(6 * time.Minute)
+	_, err := st.SaveSnapshotFile(path, created)
+	must.NoError(t, err)
+
+	code, first, errs := runArgs("--snapshot", path, "--json")
+	must.Eq(t, 0, code, must.Sprint(errs))
+	_, second, _ := runArgs("--snapshot", path, "--json")
+	must.Eq(t, first, second)
+	_, explicit, _ := runArgs("--snapshot", path, "--json", "--at", created.Format(time.RFC3339Nano))
+	must.Eq(t, first, explicit)
+
+	// At t0+6m a2 (unknown since t0, lost after 5m) has expired: stopped
+	// as lost and replaced; a3 (unknown since t0+4m) is not lost but gets
+	// its replacement (row 4, delay 0); failed a4 is rescheduled at once.
+	res := decodeDecisions(t, first)["web"]
+	must.NotNil(t, res)
+	must.Len(t, 2, res.Stop)
+	must.Eq(t, reconcile.Stop{AllocID: "a2", ClientStatus: "lost"}, reconcile.Stop{AllocID: res.Stop[0].AllocID, ClientStatus: res.Stop[0].ClientStatus})
+	must.Eq(t, "a4", res.Stop[1].AllocID)
+	must.Len(t, 3, res.Place)
+	for i, prev := range []string{"a2", "a3", "a4"} {
+		must.Eq(t, prev, res.Place[i].PreviousAllocation)
+	}
+}
