@@ -329,3 +329,23 @@ func TestReadArchive_Verification(t *testing.T) {
 	_, err = ReadArchive(bytes.NewReader(buildArchive(t, meta, broken, sumsFor(meta, broken))))
 	must.ErrorIs(t, err, ErrTruncated)
 }
+
+func TestReadStateBin_MalformedJobInsideAllocWithoutJobRecord(t *testing.T) {
+	job := nomadJobRec("api", "service", 1)
+	job["TaskGroups"] = "not a list"
+	s := newStream(t).add(4, nomadAllocRec("a1", "n1", "running", job))
+	im, err := ReadStateBin(bytes.NewReader(s.bytes()))
+	must.Nil(t, im)
+	must.ErrorIs(t, err, ErrMalformed)
+	must.StrContains(t, err.Error(), "job default/api embedded in an alloc")
+	var fe *FormatError
+	must.ErrorAs[*FormatError](t, err, &fe)
+	must.Eq(t, int64(1), fe.Offset)
+
+	// With the job record present the embedded copy is never decoded in
+	// full, so the same alloc reads.
+	s = newStream(t).add(1, nomadJobRec("api", "service", 1)).add(4, nomadAllocRec("a1", "n1", "running", job))
+	im, err = ReadStateBin(bytes.NewReader(s.bytes()))
+	must.NoError(t, err)
+	must.Eq(t, uint64(1), im.Allocs[0].JobVersion)
+}

@@ -104,6 +104,7 @@ type allocJobBody struct {
 // allocJobRef remembers the alloc body carrying the newest copy of a job.
 type allocJobRef struct {
 	version uint64
+	offset  int64 // the alloc record's offset in state.bin
 	body    []byte
 }
 
@@ -165,7 +166,7 @@ func (rd *Reader) decodeStateBin(buf []byte) (*Import, error) {
 		body := buf[pos+1 : pos+1+n]
 		pos += 1 + n
 		im.Records++
-		if err := rd.record(d, im, jobs, &allocJobs, t, body); err != nil {
+		if err := rd.record(d, im, jobs, &allocJobs, t, start, body); err != nil {
 			return nil, &FormatError{Offset: start, Type: int(t), Kind: ErrMalformed, Err: err}
 		}
 		if rd.Progress != nil && im.Records%progressEvery == 0 {
@@ -192,7 +193,7 @@ func formatErr(off int64, t int, err error) *FormatError {
 // record decodes one record's body by type. Types rejoin does not model
 // were already stepped over by valueLen; they are only counted.
 func (rd *Reader) record(d *decoder, im *Import, jobs map[structs.NamespacedID]*structs.Job,
-	allocJobs *map[structs.NamespacedID]allocJobRef, t uint8, body []byte) error {
+	allocJobs *map[structs.NamespacedID]allocJobRef, t uint8, offset int64, body []byte) error {
 	switch RecordType(t) {
 	case RecordNode:
 		var n nomadNode
@@ -236,7 +237,7 @@ func (rd *Reader) record(d *decoder, im *Import, jobs map[structs.NamespacedID]*
 			}
 			key := na.Job.key()
 			if old, ok := (*allocJobs)[key]; !ok || na.Job.Version > old.version {
-				(*allocJobs)[key] = allocJobRef{version: na.Job.Version, body: body}
+				(*allocJobs)[key] = allocJobRef{version: na.Job.Version, offset: offset, body: body}
 			}
 		}
 		im.Allocs = append(im.Allocs, &a)
@@ -258,7 +259,7 @@ func (im *Import) finishJobs(d *decoder, jobs map[structs.NamespacedID]*structs.
 		if err := d.decode(ref.body, &full); err != nil || full.Job == nil {
 			// The body decoded once already as an alloc; failing now
 			// means the embedded job itself is malformed.
-			return &FormatError{Offset: -1, Type: int(RecordAlloc), Kind: ErrMalformed,
+			return &FormatError{Offset: ref.offset, Type: int(RecordAlloc), Kind: ErrMalformed,
 				Err: fmt.Errorf("job %s embedded in an alloc: %v", key, err)}
 		}
 		jobs[key] = full.Job
