@@ -1,0 +1,200 @@
+package cmdlog
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// ErrCorruptLog matches every *CorruptError.
+var ErrCorruptLog = errors.New("corrupt command log")
+
+// ErrIndexOrder: a record whose index is not above the previous one's.
+var ErrIndexOrder = errors.New("command log index not increasing")
+
+// CorruptError is a log that does not check out at byte Offset of Segment
+// (the start of the bad record). It matches ErrCorruptLog.
+type CorruptError struct {
+	Segment string
+	Offset  int64
+	Reason  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%v: %s at offset %d: %s", ErrCorruptLog, e.Segment, e.Offset, e.Reason)
+}
+
+// Is makes the error match ErrCorruptLog.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorruptLog }
+
+// tornError is a partial record at the end of a segment: a torn write if it
+// is the last segment, corruption otherwise.
+type tornError struct {
+	offset int64
+	reason string
+}
+
+func (e *tornError) Error() string { return fmt.Sprintf("torn record at %d: %s", e.offset, e.reason) }
+
+// segmentReader reads one segment's records.
+type segmentReader struct {
+	name string
+	br   *bufio.Reader
+	off  int64 // offset of the next record
+	size int64 // file size
+	body []byte
+}
+
+func openSegment(path, name string) (*os.File, *segmentReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	sr := &segmentReader{name: name, br: bufio.NewReaderSize(f, 256<<10), size: st.Size()}
+	if err := sr.magic(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, sr, nil
+}
+
+func (sr *segmentReader) magic() error {
+	var m [len(segmentMagic)]byte
+	n, err := io.ReadFull(sr.br, m[:])
+	switch {
+	case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		return &tornError{offset: 0, reason: fmt.Sprintf("segment header cut at %d bytes", n)}
+	case err != nil:
+		return err
+	case string(m[:]) != segmentMagic:
+		return &CorruptError{Segment: sr.name, Offset: 0, Reason: fmt.Sprintf("bad magic %q", m[:])}
+	}
+	sr.off = int64(len(segmentMagic))
+	return nil
+}
+
+// next reads one record; io.EOF at a clean end. The record's payload is
+// valid until the next call. A record cut short by the end of the file is
+// a *tornError, and so is a bad checksum on the very last record (a write
+// the crash interrupted); any other problem is a *CorruptError.
+func (sr *segmentReader) next() (Record, error) {
+	var hdr [headerSize]byte
+	n, err := io.ReadFull(sr.br, hdr[:])
+	switch {
+	case err == io.EOF:
+		return Record{}, io.EOF
+	case err == io.ErrUnexpectedEOF:
+		return Record{}, &tornError{offset: sr.off, reason: fmt.Sprintf("header cut at %d bytes", n)}
+	case err != nil:
+		return Record{}, err
+	}
+	length := binary.LittleEndian.Uint32(hdr[:])
+	sum := binary.LittleEndian.Uint32(hdr[4:])
+	end := sr.off + headerSize + int64(length)
+	switch {
+	case length < fixedBody || length > MaxRecordSize:
+		if end >= sr.size || sr.off+headerSize >= sr.size {
+			return Record{}, &tornError{offset: sr.off, reason: fmt.Sprintf("bad length %d", length)}
+		}
+		return Record{}, &CorruptError{Segment: sr.name, Offset: sr.off, Reason: fmt.Sprintf("bad record length %d", length)}
+	case end > sr.size:
+		return Record{}, &tornError{offset: sr.off, reason: fmt.Sprintf("record of %d bytes cut at %d", length, sr.size-sr.off-headerSize)}
+	}
+	if cap(sr.body) < int(length) || cap(sr.body) > 1<<20 && int(length) < 1<<20 {
+		sr.body = make([]byte, length, max(int(length), 4<<10))
+	}
+	sr.body = sr.body[:length]
+	if _, err := io.ReadFull(sr.br, sr.body); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return Record{}, &tornError{offset: sr.off, reason: "file shrank while reading"}
+		}
+		return Record{}, err
+	}
+	if crc32.Checksum(sr.body, castagnoli) != sum {
+		if end == sr.size {
+			return Record{}, &tornError{offset: sr.off, reason: "checksum mismatch on the last record"}
+		}
+		return Record{}, &CorruptError{Segment: sr.name, Offset: sr.off, Reason: "checksum mismatch"}
+	}
+	rec := decodeBody(sr.body)
+	sr.off = end
+	return rec, nil
+}
+
+// ReadDir calls fn for every record of the log in dir, in order. A torn
+// tail (partial last record of the last segment) is ignored, as Open would
+// truncate it; any other damage, or an index not above the previous one,
+// is a *CorruptError. An error from fn stops the walk and is returned as
+// is. The record's Payload is valid only during the call.
+func ReadDir(dir string, fn func(Record) error) error {
+	var torn *tornError
+	return scanDir(dir, fn, &torn)
+}
+
+// scanDir walks every segment of dir. A torn tail in the last segment ends
+// the walk without error and is reported through torn (its offset is the
+// end of the last good record).
+func scanDir(dir string, fn func(Record) error, torn **tornError) error {
+	seqs, err := segments(dir)
+	if err != nil {
+		return fmt.Errorf("cmdlog: %w", err)
+	}
+	var last uint64
+	var seen bool
+	for i, seq := range seqs {
+		name := segmentName(seq)
+		f, sr, err := openSegment(segmentPath(dir, seq), name)
+		if err != nil {
+			var te *tornError
+			if errors.As(err, &te) {
+				if i == len(seqs)-1 {
+					*torn = te
+					return nil
+				}
+				return &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+			}
+			return fmt.Errorf("cmdlog: %w", err)
+		}
+		err = func() error {
+			defer f.Close()
+			for {
+				rec, err := sr.next()
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					var te *tornError
+					if errors.As(err, &te) {
+						if i == len(seqs)-1 {
+							*torn = te
+							return nil
+						}
+						return &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+					}
+					return err
+				}
+				if seen && rec.Index <= last {
+					return &CorruptError{Segment: name, Offset: sr.off - int64(headerSize+fixedBody+len(rec.Payload)),
+						Reason: fmt.Sprintf("%v: %d after %d", ErrIndexOrder, rec.Index, last)}
+				}
+				last, seen = rec.Index, true
+				if err := fn(rec); err != nil {
+					return err
+				}
+			}
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
