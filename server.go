@@ -83,7 +83,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		opts:      o,
-		logger:    o.logger.Named("rejoin"),
+		logger:    o.logger.Named("server"),
 		clock:     o.clock,
 		decisions: newDecisionLog(o.decisionLog),
 		listeners: map[net.Listener]struct{}{},
