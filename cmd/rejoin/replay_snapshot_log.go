@@ -1,21 +1,49 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"time"
+
+	"github.com/rejoinhq/rejoin/cmdlog"
 )
 
-// loadRejoinWithLog reads a rejoin snapshot and replays the command log in
-// logDir on top of it, up to until (an index) or at (a time).
+// errFound stops a log walk once the wanted record is seen.
+var errFound = errors.New("found")
+
+// loadRejoinWithLog reads a rejoin snapshot and, with logDir, replays the
+// command log on top of it: every record above the snapshot's index, up to
+// until (an index) or at (a time) when given.
 func loadRejoinWithLog(path, logDir string, until uint64, at time.Time, stderr io.Writer) (*stateView, error) {
-	v, _, err := loadRejoinView(path, stderr)
+	v, st, err := loadRejoinView(path, stderr)
+	if err != nil || logDir == "" {
+		return v, err
+	}
+	base := st.LatestIndex()
+	if until != 0 && until < base {
+		return nil, badInput("--until %d is below the snapshot's index %d: the state at that index cannot be rebuilt from this snapshot", until, base)
+	}
+	last, err := cmdlog.ReplayInto(st, logDir, until, at)
 	if err != nil {
+		return nil, fmt.Errorf("replay log %s: %w", logDir, err)
+	}
+	created := v.CreatedAt
+	if v, err = viewFromStore(st); err != nil {
 		return nil, err
 	}
-	if logDir != "" {
-		return nil, badInput("--log: command log replay is not available in this build yet")
+	v.CreatedAt = created
+	if last > base {
+		err := cmdlog.ReadDir(logDir, func(r cmdlog.Record) error {
+			if r.Index == last {
+				v.LastRecordTime = r.Time.UTC()
+				return errFound
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return nil, fmt.Errorf("read log %s: %w", logDir, err)
+		}
 	}
-	_ = until
-	_ = at
 	return v, nil
 }
