@@ -1,0 +1,312 @@
+package rejoin_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gometrics "github.com/hashicorp/go-metrics"
+	"github.com/shoenig/test/must"
+
+	"github.com/rejoinhq/rejoin"
+	"github.com/rejoinhq/rejoin/heartbeat"
+	"github.com/rejoinhq/rejoin/metrics"
+	"github.com/rejoinhq/rejoin/rpc"
+	"github.com/rejoinhq/rejoin/structs"
+)
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// story is the reconnect story of Example, for tests: two nodes, a job
+// with a disconnect block, n1 cut off past its TTL and back.
+type story struct {
+	t      *testing.T
+	srv    *rejoin.Server
+	clk    *manualClock
+	n1, n2 client
+	mu     sync.Mutex
+	ds     []rejoin.Decision
+}
+
+func newStory(t *testing.T, opts ...rejoin.Option) *story {
+	st := &story{t: t, clk: newManualClock(epoch)}
+	base := []rejoin.Option{
+		rejoin.WithClock(st.clk),
+		rejoin.WithIDGenerator(counter()),
+		rejoin.WithAllocBatchWindow(-1),
+		rejoin.WithHeartbeatConfig(heartbeat.Config{MinHeartbeatTTL: 10 * time.Second, HeartbeatGrace: 5 * time.Second}),
+		rejoin.WithDecisionHook(func(d rejoin.Decision) {
+			st.mu.Lock()
+			st.ds = append(st.ds, d)
+			st.mu.Unlock()
+		}),
+	}
+	srv, err := rejoin.New(append(base, opts...)...)
+	must.NoError(t, err)
+	st.srv = srv
+	st.n1 = client{srv, "n1", "secret-1"}
+	st.n2 = client{srv, "n2", "secret-2"}
+	return st
+}
+
+func (st *story) settle() {
+	st.t.Helper()
+	_, err := st.srv.ProcessEvals()
+	must.NoError(st.t, err)
+}
+
+func (st *story) kinds() map[string]int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m := map[string]int{}
+	for _, d := range st.ds {
+		m[d.Kind+"/"+d.Rule]++
+	}
+	return m
+}
+
+// run plays the story; between the steps it calls the check functions.
+func (st *story) run(afterCut func()) {
+	t := st.t
+	must.NoError(t, st.srv.Start())
+	st.n1.register()
+	st.n2.register()
+	_, err := st.srv.RegisterJob(webJob())
+	must.NoError(t, err)
+	st.settle()
+	st.n1.reportRunning()
+	for range 12 {
+		st.clk.Advance(5 * time.Second)
+		st.n2.heartbeat()
+		st.settle()
+	}
+	st.n2.reportRunning()
+	if afterCut != nil {
+		afterCut()
+	}
+	st.n1.heartbeat()
+	st.n1.reportRunning()
+	st.settle()
+}
+
+// counterSum sums a counter across the sink's intervals.
+func counterSum(sink *gometrics.InmemSink, key string) float64 {
+	var n float64
+	for _, iv := range sink.Data() {
+		iv.RLock()
+		if c, ok := iv.Counters[key]; ok {
+			n += c.Sum
+		}
+		iv.RUnlock()
+	}
+	return n
+}
+
+func gauge(sink *gometrics.InmemSink, key string) (float32, bool) {
+	data := sink.Data()
+	for i := len(data) - 1; i >= 0; i-- {
+		data[i].RLock()
+		g, ok := data[i].Gauges[key]
+		data[i].RUnlock()
+		if ok {
+			return g.Value, true
+		}
+	}
+	return 0, false
+}
+
+// TestServer_MetricsFollowTheStory: the counters move as the reconnect
+// story unfolds, and a scrape of the Prometheus endpoint shows them.
+func TestServer_MetricsFollowTheStory(t *testing.T) {
+	inmem := gometrics.NewInmemSink(time.Hour, time.Hour)
+	prom, err := metrics.NewPrometheus()
+	must.NoError(t, err)
+	st := newStory(t, rejoin.WithMetrics(gometrics.FanoutSink{inmem, prom.Sink}), rejoin.WithGaugeInterval(5*time.Second))
+	defer st.srv.Stop()
+
+	st.run(func() {
+		// While n1 is cut off, nothing has reconnected yet.
+		must.Eq(t, 0.0, counterSum(inmem, "rejoin.reconcile.decisions;kind=reconnect;rule=row_9"))
+		must.Greater(t, 0.0, counterSum(inmem, "rejoin.heartbeat.expired"))
+		must.Eq(t, 1.0, counterSum(inmem, "rejoin.reconcile.decisions;kind=disconnect;rule=row_7"))
+		v, ok := gauge(inmem, "rejoin.nodes.status;status=disconnected")
+		must.True(t, ok)
+		must.Eq(t, float32(1), v)
+		// An alloc update from the disconnected node is refused whole.
+		var resp structs.AllocUpdateResponse
+		err := st.srv.Endpoints().UpdateAlloc(&structs.AllocUpdateRequest{NodeID: "n1", SecretID: "secret-1",
+			Alloc: []*structs.Allocation{{ID: "a-02", ClientStatus: structs.AllocClientStatusRunning}}}, &resp)
+		must.ErrorIs(t, err, structs.ErrNodeNotReady)
+	})
+
+	must.Eq(t, 1.0, counterSum(inmem, "rejoin.reconcile.decisions;kind=reconnect;rule=row_9"))
+	must.Eq(t, 1.0, counterSum(inmem, "rejoin.reconcile.decisions;kind=stop;rule=row_9"))
+	must.Eq(t, 1.0, counterSum(inmem, "rejoin.rpc.alloc_update.rejected;reason=node-not-ready"))
+	must.Eq(t, 3.0, counterSum(inmem, "rejoin.rpc.alloc_update.accepted")) // a-02, a-04, a-02 again
+	must.Greater(t, 10.0, counterSum(inmem, "rejoin.heartbeat.reset"))
+	must.Eq(t, 1.0, counterSum(inmem, "rejoin.job.register"))
+	must.Greater(t, 2.0, counterSum(inmem, "rejoin.reconcile.evals"))
+	st.clk.Advance(5 * time.Second) // a gauge sample after the reconnect
+	v, _ := gauge(inmem, "rejoin.nodes.status;status=ready")
+	must.Eq(t, float32(2), v)
+	v, _ = gauge(inmem, "rejoin.nodes.status;status=disconnected")
+	must.Eq(t, float32(0), v)
+
+	// The same story, scraped.
+	hs := httptest.NewServer(metrics.Handler(prom, false))
+	defer hs.Close()
+	resp, err := hs.Client().Get(hs.URL + "/metrics")
+	must.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	must.NoError(t, err)
+	for _, want := range []string{
+		`rejoin_reconcile_decisions{kind="reconnect",rule="row_9"} 1`,
+		`rejoin_reconcile_decisions{kind="disconnect",rule="row_7"} 1`,
+		`rejoin_rpc_alloc_update_rejected{reason="node-not-ready"} 1`,
+		`rejoin_heartbeat_expired `,
+		`rejoin_nodes_status{status="ready"} 2`,
+		`rejoin_reconcile_latency_ms`,
+		`rejoin_eval_queue_ready 0`,
+	} {
+		must.StrContains(t, string(body), want)
+	}
+}
+
+// TestServer_DecisionsCarryReasonsAndAllocs: the hook sees each decision
+// with the alloc it is about and its rule; Alloc.Get reports the last one.
+func TestServer_DecisionsCarryReasonsAndAllocs(t *testing.T) {
+	st := newStory(t)
+	defer st.srv.Stop()
+	st.run(nil)
+	k := st.kinds()
+	must.Eq(t, 1, k["disconnect/row_7"])
+	must.Eq(t, 1, k["reconnect/row_9"])
+	must.Eq(t, 1, k["stop/row_9"])
+	for _, d := range st.ds {
+		must.NotEq(t, "", d.AllocID, must.Sprint(d))
+		must.NotEq(t, uint64(0), d.Index)
+		must.NotEq(t, "", d.Reason)
+		must.Eq(t, "web", d.JobID)
+	}
+	got := mustAllocInfo(t, st.srv, "a-04")
+	must.Eq(t, rejoin.KindStop, got.Kind)
+	must.StrContains(t, got.Reason, "row 9")
+}
+
+func mustAllocInfo(t *testing.T, srv *rejoin.Server, id string) rejoinDecision {
+	t.Helper()
+	var info rpc.AllocInfo
+	must.NoError(t, srv.Operator().AllocGet(&rpc.AllocGetRequest{AllocID: id}, &info))
+	must.NotNil(t, info.LastDecision)
+	return rejoinDecision{Kind: info.LastDecision.Kind, Reason: info.LastDecision.Reason}
+}
+
+type rejoinDecision struct{ Kind, Reason string }
+
+// TestServer_DataDirRestoresState: a graceful stop and a restart give the
+// same state; so does opening the directory of a server that never
+// stopped (a crash), from its command log.
+func TestServer_DataDirRestoresState(t *testing.T) {
+	dir := t.TempDir()
+	st := newStory(t, rejoin.WithDataDir(dir))
+	st.run(nil)
+	st.clk.Advance(time.Second) // the log's fsync timer
+	want, err := st.srv.Snapshot().StateHash()
+	must.NoError(t, err)
+
+	// Crash: a second server reads the directory the first still writes.
+	crashed, err := rejoin.New(rejoin.WithDataDir(dir))
+	must.NoError(t, err)
+	got, err := crashed.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	must.NoError(t, crashed.Stop())
+
+	must.NoError(t, st.srv.Stop())
+	_, err = os.Stat(filepath.Join(dir, rejoin.SnapshotFile))
+	must.NoError(t, err)
+	again, err := rejoin.New(rejoin.WithDataDir(dir))
+	must.NoError(t, err)
+	defer again.Stop()
+	got, err = again.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	a, err := again.Store().AllocByID(nil, "a-02")
+	must.NoError(t, err)
+	must.Eq(t, structs.AllocClientStatusRunning, a.ClientStatus)
+}
+
+func TestServer_CorruptSnapshotRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	must.NoError(t, os.WriteFile(filepath.Join(dir, rejoin.SnapshotFile), []byte("not a snapshot"), 0o600))
+	_, err := rejoin.New(rejoin.WithDataDir(dir))
+	must.Error(t, err)
+	must.StrContains(t, err.Error(), "restore")
+}
+
+func TestServer_Lifecycle(t *testing.T) {
+	srv, err := rejoin.New()
+	must.NoError(t, err)
+	must.False(t, srv.IsLeader())
+	must.NoError(t, srv.Start())
+	must.True(t, srv.IsLeader())
+	must.Error(t, srv.Start())
+	_, err = srv.Evaluate(&structs.Evaluation{ID: "e", JobID: "j"})
+	must.ErrorIs(t, err, structs.ErrInvalidRequest) // the built-in worker owns evaluations
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	c, err := rpc.NewClient(rpc.ClientConfig{Addr: ln.Addr().String()})
+	must.NoError(t, err)
+	defer c.Close()
+	var status rpc.ServerStatusResponse
+	must.NoError(t, c.ServerStatus(&rpc.ServerStatusRequest{}, &status)) // Serve is running
+	must.True(t, status.Leader)
+	must.NoError(t, srv.Stop())
+	must.NoError(t, <-served)
+	must.NoError(t, srv.Stop()) // again: no-op
+	must.False(t, srv.IsLeader())
+	must.ErrorIs(t, srv.Start(), rejoin.ErrStopped)
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	must.NoError(t, err)
+	must.ErrorIs(t, srv.Serve(ln2), rejoin.ErrStopped)
+	_, err = net.Dial("tcp", ln.Addr().String())
+	must.Error(t, err) // no longer accepting
+}
+
+func TestServer_EvalQueueModeRefusesProcessEvals(t *testing.T) {
+	srv, err := rejoin.New(rejoin.WithEvalQueue(make(broker, 1)))
+	must.NoError(t, err)
+	defer srv.Stop()
+	_, err = srv.ProcessEvals()
+	must.ErrorIs(t, err, structs.ErrInvalidRequest)
+	_, err = srv.Evaluate(nil)
+	must.ErrorIs(t, err, structs.ErrInvalidRequest)
+}
+
+func TestServer_JobsBadInput(t *testing.T) {
+	srv, err := rejoin.New()
+	must.NoError(t, err)
+	defer srv.Stop()
+	before := srv.Store().LatestIndex()
+	bad := webJob()
+	bad.TaskGroups[0].Disconnect.LostAfter = -time.Second
+	_, err = srv.RegisterJob(bad)
+	must.ErrorIs(t, err, structs.ErrInvalidJob)
+	_, err = srv.DeregisterJob("", "nope")
+	must.ErrorIs(t, err, structs.ErrUnknownJob)
+	_, err = srv.Job("", "nope")
+	must.ErrorIs(t, err, structs.ErrUnknownJob)
+	must.Eq(t, before, srv.Store().LatestIndex())
+	must.True(t, errors.Is(err, structs.ErrUnknownJob) && strings.Contains(err.Error(), "nope"))
+}
