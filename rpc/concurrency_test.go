@@ -71,7 +71,13 @@ func TestConcurrency_ManyClientsOverTCP(t *testing.T) {
 	sims := make([]*simClient, simClients)
 	var placed []*structs.Allocation
 	for i := range sims {
-		c := newTestClient(t, env.addr, nil)
+		// Generous timeouts: on a loaded 2-core machine under -race a call
+		// can wait seconds, and a timed-out call leaves this client's model
+		// of the server unknowable.
+		c := newTestClient(t, env.addr, func(cc *ClientConfig) {
+			cc.Timeout = 2 * time.Minute
+			cc.DialTimeout = time.Minute
+		})
 		s := &simClient{id: fmt.Sprintf("n%04d", i), api: c, rng: rand.New(rand.NewPCG(seed, uint64(i))),
 			allocs: map[string]string{}, accepted: map[string]string{}, last: map[string]string{}}
 		var r structs.NodeUpdateResponse
@@ -106,6 +112,9 @@ func TestConcurrency_ManyClientsOverTCP(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow() // a client stopped early: its model says nothing about the store
 	}
 
 	t.Logf("ops done %v", time.Since(start))
