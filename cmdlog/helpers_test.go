@@ -16,7 +16,7 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func rec(i uint64) Record {
 	return Record{Index: i, Time: t0.Add(time.Duration(i) * time.Second),
-		Type: structs.MessageType(i % 8), Payload: []byte(fmt.Sprintf("payload-%d-%s", i, "xxxxxxxxxxxxxxxx"))}
+		Type: structs.MessageType(i % 8), Payload: []byte(fmt.Sprintf("payload-%06d-%s", i, "xxxxxxxxxxxxxxxx"))}
 }
 
 // writeLog appends records 1..n to a fresh log in dir and closes it.
@@ -58,4 +58,12 @@ func fileSize(t testing.TB, path string) int64 {
 	st, err := os.Stat(path)
 	must.NoError(t, err)
 	return st.Size()
+}
+
+func corruptByte(t testing.TB, path string, off int64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must.NoError(t, err)
+	b[off] ^= 0x55
+	must.NoError(t, os.WriteFile(path, b, 0o600))
 }

@@ -102,8 +102,11 @@ func (sr *segmentReader) next() (Record, error) {
 	end := sr.off + headerSize + int64(length)
 	switch {
 	case length < fixedBody || length > MaxRecordSize:
-		if end >= sr.size || sr.off+headerSize >= sr.size {
-			return Record{}, &tornError{offset: sr.off, reason: fmt.Sprintf("bad length %d", length)}
+		// Our writer never wrote this length. If nothing but zeros
+		// follows, the file was extended but the data never landed (a
+		// crash): a torn tail. Otherwise the log is damaged.
+		if sr.zerosToEnd(hdr[:]) {
+			return Record{}, &tornError{offset: sr.off, reason: fmt.Sprintf("zeroed tail (length %d)", length)}
 		}
 		return Record{}, &CorruptError{Segment: sr.name, Offset: sr.off, Reason: fmt.Sprintf("bad record length %d", length)}
 	case end > sr.size:
@@ -128,6 +131,28 @@ func (sr *segmentReader) next() (Record, error) {
 	rec := decodeBody(sr.body)
 	sr.off = end
 	return rec, nil
+}
+
+// zerosToEnd reports whether hdr and the rest of the segment are all zero
+// bytes. It consumes the reader (the caller stops either way).
+func (sr *segmentReader) zerosToEnd(hdr []byte) bool {
+	for _, b := range hdr {
+		if b != 0 {
+			return false
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := sr.br.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		if err != nil {
+			return errors.Is(err, io.EOF)
+		}
+	}
 }
 
 // ReadDir calls fn for every record of the log in dir, in order. A torn

@@ -18,9 +18,9 @@ import (
 const segmentMagic = "RJNLOG\x00\x01"
 
 const (
-	headerSize = 8              // length + CRC
-	fixedBody  = 8 + 8 + 1      // index + time + type
-	segPrefix  = "seg-"         // segment files: seg-<8-digit sequence>.log
+	headerSize = 8         // length + CRC
+	fixedBody  = 8 + 8 + 1 // index + time + type
+	segPrefix  = "seg-"    // segment files: seg-<8-digit sequence>.log
 	segSuffix  = ".log"
 	// MaxRecordSize bounds one record's body: a larger declared length is
 	// corruption, not a reason to allocate.

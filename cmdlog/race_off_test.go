@@ -1,0 +1,5 @@
+//go:build !race
+
+package cmdlog
+
+const raceEnabled = false
