@@ -27,7 +27,7 @@ func (o *snapshotReplayOpts) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.path, "snapshot", "", "rejoin snapshot `FILE`")
 	fs.StringVar(&o.logDir, "log", "", "command log `DIR` to replay on top of --snapshot")
 	fs.Uint64Var(&o.until, "until", 0, "replay the log up to this raft `INDEX` (0 = all)")
-	fs.StringVar(&o.at, "at", "", "reconcile at this RFC 3339 `TIME` (and replay the log up to it); default: see 'rejoin replay -h'")
+	fs.StringVar(&o.at, "at", "", "reconcile at this RFC 3339 `TIME` (and replay the log up to it); default: the last replayed log record's time, else the rejoin snapshot's creation time, else the latest time recorded in the Nomad snapshot's objects")
 	fs.StringVar(&o.job, "job", "", "only this job `ID` (or namespace/ID)")
 }
 
