@@ -50,7 +50,7 @@ func workload(t testing.TB, s *state.Store, clk *testutil.FakeClock, from, k int
 		switch i % 4 {
 		case 0:
 			typ, req = structs.AllocClientUpdateRequestType, &structs.AllocUpdateRequest{NodeID: nodeID,
-				Alloc: []*structs.Allocation{{ID: fmt.Sprintf("a%07d", i%nodes), ClientStatus: structs.AllocClientStatusComplete}},
+				Alloc:     []*structs.Allocation{{ID: fmt.Sprintf("a%07d", i%nodes), ClientStatus: structs.AllocClientStatusComplete}},
 				UpdatedAt: now.UnixNano()}
 		case 1:
 			typ, req = structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Now: now,
