@@ -39,4 +39,3 @@ func FuzzReadSnapshot(f *testing.F) {
 		must.Eq(t, hashOf(t, s), hashOf(t, again))
 	})
 }
-
