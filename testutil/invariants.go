@@ -76,6 +76,11 @@ type Checker struct {
 	// unknownSet holds allocs the server wants running whose last
 	// ClientStatus AllocState is unknown: the candidates of I2.
 	unknownSet map[string]bool
+	// unknownByNode indexes unknownSet by node, and recheck holds the
+	// candidates CheckStep has to look at: allocs changed, and allocs on
+	// nodes that changed, since the last check.
+	unknownByNode map[string]map[string]bool
+	recheck       map[string]bool
 
 	// Step and Now label violations; the harness sets them.
 	Step int
@@ -88,7 +93,8 @@ type Checker struct {
 // NewChecker returns a checker that has seen nothing.
 func NewChecker() *Checker {
 	return &Checker{allocs: map[string]*allocRec{}, nodes: map[string]string{},
-		unknownSet: map[string]bool{}, Now: time.Time{}.UTC}
+		unknownSet: map[string]bool{}, unknownByNode: map[string]map[string]bool{},
+		recheck: map[string]bool{}, Now: time.Time{}.UTC}
 }
 
 // Violations returns what was found so far, in order.
@@ -176,6 +182,9 @@ func (c *Checker) observeNode(index uint64, id string, register bool, r StateRea
 	}
 	pre, seen := c.nodes[id]
 	c.nodes[id] = n.Status
+	for a := range c.unknownByNode[id] {
+		c.recheck[a] = true
+	}
 	if !seen {
 		c.ok()
 		return
@@ -202,8 +211,13 @@ func (c *Checker) observeAlloc(index uint64, id string, reconnected bool, r Stat
 	c.allocs[id] = rec
 	if rec.needsReconnect && rec.desired == structs.AllocDesiredStatusRun {
 		c.unknownSet[id] = true
+		if c.unknownByNode[rec.nodeID] == nil {
+			c.unknownByNode[rec.nodeID] = map[string]bool{}
+		}
+		c.unknownByNode[rec.nodeID][id] = true
+		c.recheck[id] = true
 	} else {
-		delete(c.unknownSet, id)
+		c.forgetUnknown(id, rec.nodeID)
 	}
 }
 
@@ -291,21 +305,35 @@ func (c *Checker) CheckClientUpdate(nodeID, statusAtCall string, before map[stri
 // nothing ready: an alloc its client already reported (ClientStatus no longer
 // unknown) on a ready node must not still carry the reconnect marker.
 func (c *Checker) CheckStep() {
+	if len(c.recheck) == 0 {
+		return
+	}
 	var bad []string
-	for id := range c.unknownSet {
+	for id := range c.recheck {
 		r := c.allocs[id]
-		if r.client != structs.AllocClientStatusUnknown && c.nodes[r.nodeID] == structs.NodeStatusReady {
+		if c.unknownSet[id] && r.client != structs.AllocClientStatusUnknown && c.nodes[r.nodeID] == structs.NodeStatusReady {
 			bad = append(bad, id)
 		}
 	}
+	clear(c.recheck)
 	slices.Sort(bad)
 	for _, id := range bad {
 		r := c.allocs[id]
 		c.fail(I2UnknownCleared, 0, "alloc %s on ready node %s: client reported %s but the reconnect was never handled",
 			id, r.nodeID, r.client)
-		delete(c.unknownSet, id) // report it once
+		c.forgetUnknown(id, r.nodeID) // report it once
 	}
 	c.ok()
+}
+
+func (c *Checker) forgetUnknown(id, nodeID string) {
+	delete(c.unknownSet, id)
+	if m := c.unknownByNode[nodeID]; m != nil {
+		delete(m, id)
+		if len(m) == 0 {
+			delete(c.unknownByNode, nodeID)
+		}
+	}
 }
 
 // CheckQuiescent checks I1, I8 and the quiescent half of I2 on the whole
