@@ -102,4 +102,3 @@ func BenchmarkRestore(b *testing.B) {
 	b.ReportMetric(float64(benchAllocs)*float64(b.N)/b.Elapsed().Seconds(), "allocs/s")
 	b.ReportMetric(peakRatio, "peak/store-heap")
 }
-
