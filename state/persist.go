@@ -7,11 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/rejoinhq/rejoin/structs"
 )
 
 // Snapshot file format, version 1. Every record is one type byte followed
@@ -76,17 +77,9 @@ type snapshotTrailer struct {
 	SHA256 []byte
 }
 
-// snapshotHandle is structs.MsgpackHandle's configuration with Canonical
-// set: maps are encoded in key order, so the same state always gives the
-// same bytes. Decoding uses structs.MsgpackHandle (the two read alike).
-var snapshotHandle = func() *codec.MsgpackHandle {
-	h := &codec.MsgpackHandle{}
-	h.RawToString = true
-	h.BasicHandle.TimeNotBuiltin = true
-	h.MapType = reflect.TypeOf(map[string]interface{}(nil))
-	h.Canonical = true
-	return h
-}()
+// snapshotHandle writes maps in key order, so the same state always gives
+// the same bytes. Decoding uses structs.MsgpackHandle (the two read alike).
+var snapshotHandle = structs.CanonicalMsgpackHandle
 
 // snapshotWriter writes records to a buffered, hashed stream.
 type snapshotWriter struct {

@@ -32,7 +32,7 @@ func (sn *Snapshot) StateHash() ([32]byte, error) {
 			return [32]byte{}, fmt.Errorf("state: hash %s: %w", t, err)
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			b, err := structs.Marshal(raw)
+			b, err := structs.MarshalCanonical(raw) // map order must not change the hash
 			if err != nil {
 				return [32]byte{}, fmt.Errorf("state: hash %s: %w", t, err)
 			}

@@ -20,6 +20,27 @@ var MsgpackHandle = func() *codec.MsgpackHandle {
 	return h
 }()
 
+// CanonicalMsgpackHandle is MsgpackHandle with map keys written in sorted
+// order, so equal values always encode to identical bytes (hashes, snapshot
+// files). It decodes exactly like MsgpackHandle. Treat it as read-only.
+var CanonicalMsgpackHandle = func() *codec.MsgpackHandle {
+	h := &codec.MsgpackHandle{}
+	h.RawToString = true
+	h.BasicHandle.TimeNotBuiltin = true
+	h.MapType = reflect.TypeOf(map[string]interface{}(nil))
+	h.Canonical = true
+	return h
+}()
+
+// MarshalCanonical encodes v with CanonicalMsgpackHandle.
+func MarshalCanonical(v any) ([]byte, error) {
+	var buf []byte
+	if err := codec.NewEncoderBytes(&buf, CanonicalMsgpackHandle).Encode(v); err != nil {
+		return nil, fmt.Errorf("msgpack encode %T: %w", v, err)
+	}
+	return buf, nil
+}
+
 // Marshal encodes v as msgpack.
 func Marshal(v any) ([]byte, error) {
 	var buf []byte

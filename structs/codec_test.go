@@ -147,3 +147,20 @@ func FuzzUnmarshalCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestCodec_CanonicalIsIndependentOfMapOrder(t *testing.T) {
+	a := fullAlloc()
+	for i := 0; i < 8; i++ {
+		a.TaskStates[string(rune('a'+i))] = &TaskState{State: "running", Restarts: uint64(i)}
+	}
+	first, err := MarshalCanonical(a)
+	must.NoError(t, err)
+	for i := 0; i < 50; i++ { // Go randomises map iteration on every range
+		again, err := MarshalCanonical(a.Copy())
+		must.NoError(t, err)
+		must.Eq(t, first, again)
+	}
+	var back Allocation
+	must.NoError(t, Unmarshal(first, &back))
+	must.Eq(t, a, &back)
+}
