@@ -57,6 +57,9 @@ type SimConfig struct {
 	// which scans every node per placement and puts every job on the
 	// lowest node IDs: the storm needs many small jobs spread evenly.
 	RoundRobinPlacer bool
+	// OnResult, if set, sees every evaluation the worker applied, with
+	// the reconciler's input and decisions (see ExportScenario).
+	OnResult func(eval *structs.Evaluation, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome)
 	// StopOnViolation ends the run at the first violation.
 	StopOnViolation bool
 	// Timeline records node and alloc statuses over time.
@@ -237,7 +240,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	s.rpc = node
 	wc := reconcile.WorkerConfig{
 		Store: hookedStore{Store: store, mutate: cfg.Hooks.MutatePlan},
-		Clock: clk, Logger: logger, NewID: s.newID,
+		Clock: clk, Logger: logger, NewID: s.newID, OnResult: cfg.OnResult,
 	}
 	if cfg.RoundRobinPlacer {
 		wc.Placer = &roundRobinPlacer{s: s}
