@@ -37,8 +37,8 @@ var testHeartbeat = heartbeat.Config{
 
 func testRaftConfig() *raft.Config {
 	c := replicated.FastRaftConfig()
-	c.HeartbeatTimeout = 50 * time.Millisecond
-	c.ElectionTimeout = 50 * time.Millisecond
+	c.HeartbeatTimeout = 100 * time.Millisecond
+	c.ElectionTimeout = 100 * time.Millisecond
 	c.LeaderLeaseTimeout = 50 * time.Millisecond
 	c.SnapshotThreshold = 1 << 20 // tests take snapshots themselves
 	c.SnapshotInterval = time.Hour
@@ -166,7 +166,7 @@ func (c *cluster) newServer(t testing.TB, i int, rc *raft.Config) *server {
 	ws := s.rep.WriteStore()
 	hbCfg := testHeartbeat
 	hbCfg.Clock, hbCfg.Logger = c.clk, logger
-	s.hb, err = heartbeat.New(hbCfg, ws, countingWriter{ws, &s.statusWrites})
+	s.hb, err = heartbeat.New(hbCfg, ws, countingWriter{s.rep.LeaderStore(), &s.statusWrites})
 	must.NoError(t, err)
 	s.node, err = rpc.NewNode(rpc.Config{Store: ws, Heartbeats: s.hb, Clock: c.clk, Logger: logger, BatchWindow: -1})
 	must.NoError(t, err)
@@ -194,7 +194,7 @@ func (s *server) onLeader() {
 	}
 	s.c.gate.Unlock()
 
-	w := reconcile.NewWorker(reconcile.WorkerConfig{Store: s.rep.WriteStore(), Clock: s.c.clk, Placer: spreadPlacer{}})
+	w := reconcile.NewWorker(reconcile.WorkerConfig{Store: s.rep.LeaderStore(), Clock: s.c.clk, Placer: spreadPlacer{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -312,17 +312,26 @@ func awaitIndex(store *state.Store, index uint64) error {
 }
 
 // barrier makes every live server apply everything committed so far and
-// returns that index.
+// returns that index. It rides out a leadership change.
 func (c *cluster) barrier() uint64 {
 	c.t.Helper()
-	l := c.leader()
-	must.NotNil(c.t, l)
-	must.NoError(c.t, l.rep.Raft().Barrier(waitFor).Error())
-	idx := l.store.LatestIndex()
-	for _, s := range c.servers {
-		if !s.dead.Load() {
-			waitIndex(c.t, s.store, idx)
+	for attempt := 0; attempt < 10; attempt++ {
+		l := c.leader()
+		if l == nil {
+			c.waitLeader()
+			continue
 		}
+		if err := l.rep.Raft().Barrier(waitFor).Error(); err != nil {
+			continue
+		}
+		idx := l.store.LatestIndex()
+		for _, s := range c.servers {
+			if !s.dead.Load() {
+				waitIndex(c.t, s.store, idx)
+			}
+		}
+		return idx
 	}
-	return idx
+	c.t.Fatalf("no barrier")
+	return 0
 }

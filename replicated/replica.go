@@ -115,6 +115,21 @@ func (r *Replica) ApplyCommand(t structs.MessageType, req any) (uint64, any, err
 	return r.applyEntry(entry)
 }
 
+// ApplyLeader applies a command only if this server is the leader and
+// has taken up leadership (IsLeader); it never forwards and never
+// retries. See LeaderStore.
+func (r *Replica) ApplyLeader(t structs.MessageType, req any) (uint64, any, error) {
+	if !r.IsLeader() {
+		addr, id := r.raft.LeaderWithID()
+		return 0, nil, &NotLeaderError{Leader: addr, LeaderID: id}
+	}
+	entry, err := state.EncodeLogEntry(t, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return r.ApplyLocal(entry, r.cfg.ApplyTimeout)
+}
+
 // applyEntry applies or forwards one encoded entry.
 func (r *Replica) applyEntry(entry []byte) (uint64, any, error) {
 	deadline := time.Now().Add(r.cfg.ApplyTimeout)
