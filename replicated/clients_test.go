@@ -88,7 +88,7 @@ func (c *cluster) step(cl *client, via *server) error {
 func (c *cluster) round(clients []*client, onCall func(done int)) int {
 	var live []*server
 	for _, s := range c.servers {
-		if !s.dead.Load() {
+		if !s.dead.Load() && !s.isolated.Load() {
 			live = append(live, s)
 		}
 	}

@@ -81,6 +81,8 @@ type server struct {
 	node  *rpc.Node
 	api   rpc.NodeAPI // forwarding: what clients call
 	dead  atomic.Bool
+	// isolated: partitioned by the test; clients do not pick it.
+	isolated atomic.Bool
 
 	// statusWrites counts NodeUpdateStatus commands this server's
 	// heartbeat tracker issued.
@@ -262,6 +264,17 @@ func (c *cluster) leader() *server {
 	return nil
 }
 
+// isolate cuts s off the network; heal brings it back.
+func (c *cluster) isolate(s *server) {
+	s.isolated.Store(true)
+	c.net.Partition(s.addr)
+}
+
+func (c *cluster) heal(s *server) {
+	c.net.Heal(s.addr)
+	s.isolated.Store(false)
+}
+
 // kill stops a server for good: cut off, then raft shut down.
 func (c *cluster) kill(s *server) {
 	s.dead.Store(true)
@@ -326,7 +339,7 @@ func (c *cluster) barrier() uint64 {
 		}
 		idx := l.store.LatestIndex()
 		for _, s := range c.servers {
-			if !s.dead.Load() {
+			if !s.dead.Load() && !s.isolated.Load() {
 				waitIndex(c.t, s.store, idx)
 			}
 		}
