@@ -348,3 +348,5 @@ func (c *cluster) barrier() uint64 {
 	c.t.Fatalf("no barrier")
 	return 0
 }
+
+func timeAfter() <-chan time.Time { return time.After(waitFor) }
