@@ -175,7 +175,9 @@ func callNode[A, R any](raw []byte, fn func(*A, *R) error) (*R, error) {
 // tcpRouter reaches other members' forwarding service.
 type tcpRouter struct{ n *TCPNetwork }
 
-func (r tcpRouter) Peer(addr raft.ServerAddress) (Peer, error) { return &tcpPeer{n: r.n, addr: addr}, nil }
+func (r tcpRouter) Peer(addr raft.ServerAddress) (Peer, error) {
+	return &tcpPeer{n: r.n, addr: addr}, nil
+}
 
 type tcpPeer struct {
 	n    *TCPNetwork
