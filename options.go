@@ -28,6 +28,7 @@ type options struct {
 	batchWindow   time.Duration
 	gaugeInterval time.Duration
 	decisionLog   int
+	raft          *RaftConfig
 }
 
 // Defaults.

@@ -48,6 +48,7 @@ type Server struct {
 	rec       *metrics.Recorder // nil without WithMetrics
 	decisions *decisionLog
 	persist   *persister // nil without WithDataDir
+	raft      *raftMode  // nil without WithRaft
 
 	// evalMu serialises Evaluate: one plan at a time, as the worker does.
 	evalMu sync.Mutex
@@ -93,14 +94,25 @@ func New(opts ...Option) (*Server, error) {
 	}
 
 	var err error
-	if o.dataDir != "" {
+	if o.raft != nil && o.queue != nil {
+		return nil, fmt.Errorf("%w: WithRaft and WithEvalQueue do not combine", structs.ErrInvalidRequest)
+	}
+	if o.dataDir != "" && o.raft == nil {
 		if s.store, s.persist, err = openDataDir(o.dataDir, o.logger, o.clock); err != nil {
 			return nil, err
 		}
 	} else if s.store, err = state.NewStore(o.logger); err != nil {
 		return nil, err
 	}
+	if o.raft != nil {
+		if err := s.newRaftMode(); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.wire(); err != nil {
+		if s.raft != nil {
+			_ = s.raft.replica.Shutdown()
+		}
 		if s.persist != nil {
 			s.persist.abandon()
 		}
@@ -119,18 +131,18 @@ func (s *Server) wire() error {
 		hbCfg.Metrics = s.rec
 	}
 	var err error
-	if s.hb, err = heartbeat.New(hbCfg, s.store, s.store); err != nil {
+	if s.hb, err = heartbeat.New(hbCfg, s.store, s.leaderStore()); err != nil {
 		return fmt.Errorf("rejoin: heartbeat: %w", err)
 	}
 	s.hbt = newHeartbeats(s.hb, o.clock)
 	if s.node, err = rpc.NewNode(rpc.Config{
-		Store: s.store, Heartbeats: s.hbt, Clock: o.clock, Logger: o.logger,
+		Store: s.clientStore(), Heartbeats: s.hbt, Clock: o.clock, Logger: o.logger,
 		NewID: o.newID, BatchWindow: o.batchWindow,
 	}); err != nil {
 		return fmt.Errorf("rejoin: endpoints: %w", err)
 	}
 	s.api = s.node
-	jobs, err := rpc.NewJobs(rpc.JobsConfig{Store: s.store, Clock: o.clock, Logger: o.logger, NewID: o.newID})
+	jobs, err := rpc.NewJobs(rpc.JobsConfig{Store: s.clientStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID})
 	if err != nil {
 		return fmt.Errorf("rejoin: job endpoints: %w", err)
 	}
@@ -139,6 +151,7 @@ func (s *Server) wire() error {
 		s.api = &meteredNode{NodeAPI: s.node, rec: s.rec}
 		s.jobs = &meteredJobs{JobAPI: jobs, rec: s.rec}
 	}
+	s.forwardClients()
 	if s.ops, err = rpc.NewOperator(rpc.OperatorConfig{
 		Store: s.store, Heartbeats: s.hbt, Decisions: s.decisions, Leader: s.hb.IsLeader,
 	}); err != nil {
@@ -146,7 +159,7 @@ func (s *Server) wire() error {
 	}
 	if o.queue == nil {
 		s.worker = reconcile.NewWorker(reconcile.WorkerConfig{
-			Store: s.store, Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
+			Store: s.leaderStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
 			OnResult: func(eval *structs.Evaluation, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) {
 				s.applied(eval.ID, in, res, out)
 			},
@@ -182,6 +195,13 @@ func (s *Server) Start() error {
 		return errors.New("rejoin: server already started")
 	case phaseStopped:
 		return ErrStopped
+	}
+	if s.raft != nil {
+		s.phase = phaseStarted
+		s.mu.Unlock()
+		s.startRaft()
+		s.mu.Lock() // for the deferred Unlock
+		return nil
 	}
 	nodes, err := s.store.Nodes(nil)
 	if err != nil {
@@ -239,6 +259,11 @@ func (s *Server) Stop() error {
 	}
 	if cancel != nil {
 		cancel()
+	}
+	if s.raft != nil {
+		if err := s.raft.replica.Shutdown(); err != nil { // gives up the lead
+			s.logger.Error("raft shutdown", "error", err)
+		}
 	}
 	s.bg.Wait()
 	if gt != nil {

@@ -1,6 +1,7 @@
 package replicated
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/raft"
 
 	"github.com/rejoinhq/rejoin/state"
@@ -158,7 +160,23 @@ func (r *Replica) tryApply(entry []byte, deadline time.Time) (uint64, any, error
 	if err != nil {
 		return 0, nil, fmt.Errorf("replicated: reach leader %s: %w", addr, err)
 	}
-	return peer.Apply(entry)
+	idx, res, err := peer.Apply(entry)
+	if idx > 0 {
+		// Read-your-writes: a caller here (the job endpoints) reads the
+		// local store right after its write.
+		r.waitApplied(idx, deadline)
+	}
+	return idx, res, err
+}
+
+// waitApplied waits until the local store has applied index, or the
+// deadline.
+func (r *Replica) waitApplied(index uint64, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	_, _ = r.cfg.Store.BlockingQuery(ctx, index-1, func(_ memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+		return snap.LatestIndex(), nil
+	})
 }
 
 // ApplyLocal appends one encoded entry (state.EncodeLogEntry) to the log
