@@ -46,6 +46,7 @@ type serverFlags struct {
 	metricsAddr string
 	pprof       bool
 	logLevel    string
+	raft        raftFlags
 }
 
 // runServer runs the server until SIGINT or SIGTERM, then shuts down
@@ -64,9 +65,11 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	fs.BoolVar(&f.pprof, "pprof", false, "also serve net/http/pprof under /debug/pprof/ on --metrics-addr")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn, error")
+	addRaftFlags(fs, &f.raft)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: rejoin server --dev [--bind ADDR] [--data-dir DIR] [--metrics-addr ADDR [--pprof]]")
 		fmt.Fprintln(stderr, "       rejoin server --bind ADDR --data-dir DIR [--metrics-addr ADDR [--pprof]]")
+		fmt.Fprintln(stderr, "       rejoin server --bind ADDR --data-dir DIR --node-id ID --peers id=raftaddr,... [--raft-bind ADDR]")
 		fmt.Fprintln(stderr, "       rejoin server status [--address ADDR] [--json]")
 		fs.PrintDefaults()
 	}
@@ -88,6 +91,10 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	case hclog.LevelFromString(f.logLevel) == hclog.NoLevel:
 		fmt.Fprintf(stderr, "rejoin server: unknown --log-level %q\n", f.logLevel)
+		return exitBadInput
+	}
+	if err := f.raft.validate(); err != nil {
+		fmt.Fprintf(stderr, "rejoin server: %v\n", err)
 		return exitBadInput
 	}
 	if f.bind == "" {
@@ -112,6 +119,13 @@ func serve(ctx context.Context, f serverFlags, stdout, stderr io.Writer) int {
 	if f.dataDir != "" {
 		opts = append(opts, rejoin.WithDataDir(f.dataDir))
 	}
+	ropts, closeRaft, err := raftOptions(f, logger, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "rejoin server: %v\n", err)
+		return exitFailed
+	}
+	defer closeRaft()
+	opts = append(opts, ropts...)
 	var prom *metrics.Prometheus
 	if f.metricsAddr != "" {
 		var err error
