@@ -28,9 +28,20 @@ func FailureReport(res *SimResult) string {
 	} else {
 		b.WriteString("  event trace up to the violation:\n")
 	}
+	var shown []TraceEntry
 	for _, e := range trace {
 		if e.Step > last {
 			break
+		}
+		shown = append(shown, e)
+	}
+	const head, tail = 20, 20
+	for i, e := range shown {
+		if len(shown) > head+tail && i == head {
+			fmt.Fprintf(&b, "    ... %d more events ...\n", len(shown)-head-tail)
+		}
+		if len(shown) > head+tail && i >= head && i < len(shown)-tail {
+			continue
 		}
 		fmt.Fprintf(&b, "    %s\n", e)
 	}

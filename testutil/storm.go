@@ -40,7 +40,7 @@ func StormConfig(seed uint64, nodes int) SimConfig {
 			no := false
 			d.Replace = &no
 		}
-		jobs[i] = &structs.Job{ID: fmt.Sprintf("storm-%05d", i), Namespace: structs.DefaultNamespace,
+		jobs[i] = &structs.Job{ID: JobName(i), Namespace: structs.DefaultNamespace,
 			Type: structs.JobTypeService, Priority: 50,
 			TaskGroups: []*structs.TaskGroup{{Name: "g", Count: stormJobCount, Disconnect: d,
 				ReschedulePolicy: &structs.ReschedulePolicy{Unlimited: true, Interval: time.Hour}}}}
