@@ -92,7 +92,8 @@ type storeDump struct {
 	Allocs  []*structs.Allocation
 	Jobs    []*structs.Job
 	Evals   []*structs.Evaluation
-	// Internal tables: alloc_keys rows and alloc_watch indexes.
+	// Internal tables: alloc key rows (by alloc ID; every alloc has a job
+	// row) and alloc_watch indexes.
 	Keys  []allocKeys
 	Watch map[string]uint64
 }
@@ -124,15 +125,33 @@ func dump(t testing.TB, s *Store) storeDump {
 	for _, e := range evals {
 		d.Evals = append(d.Evals, e.Copy())
 	}
-	keys, err := list[*allocKeys](sn.reader, nil, tableAllocKeys, "id")
-	must.NoError(t, err)
-	for _, k := range keys {
-		d.Keys = append(d.Keys, *k)
+	// The alloc tables always agree: each key table holds exactly the
+	// current keys of the allocs it lists.
+	rows := map[keyPart]map[string]allocKeys{}
+	for p := range numKeyParts {
+		keys, err := list[*allocKeys](sn.reader, nil, keyTables[p], "id")
+		must.NoError(t, err)
+		rows[p] = map[string]allocKeys{}
+		for _, k := range keys {
+			_, dup := rows[p][k.ID]
+			must.False(t, dup, must.Sprintf("%s lists %q twice", keyTables[p], k.ID))
+			rows[p][k.ID] = *k
+		}
 	}
-	// The two alloc tables always agree.
-	must.SliceLen(t, len(d.Allocs), d.Keys)
-	for i, a := range d.Allocs {
-		must.Eq(t, keysOf(a), d.Keys[i])
+	for _, a := range d.Allocs {
+		want := keysOf(a)
+		d.Keys = append(d.Keys, want)
+		for p := range numKeyParts {
+			got, ok := rows[p][a.ID]
+			must.Eq(t, want.has(p), ok, must.Sprintf("%s row of %q", keyTables[p], a.ID))
+			if ok {
+				must.Eq(t, want, got)
+			}
+			delete(rows[p], a.ID)
+		}
+	}
+	for p := range numKeyParts {
+		must.MapEmpty(t, rows[p], must.Sprintf("%s rows without an alloc", keyTables[p]))
 	}
 	watch, err := list[*indexEntry](sn.reader, nil, tableAllocWatch, "id")
 	must.NoError(t, err)

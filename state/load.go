@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-memdb"
@@ -88,7 +89,7 @@ func loadStore(objs Objects, idx loadIndexes, logger hclog.Logger) (*Store, erro
 	if err := l.index(latestKey, idx.latest); err != nil {
 		return nil, err
 	}
-	if err := l.deriveWatch(idx.latest); err != nil {
+	if err := l.finish(idx.latest); err != nil {
 		return nil, err
 	}
 	l.commit()
@@ -150,6 +151,10 @@ type loader struct {
 	// watchSet: watch rows were given explicitly (snapshot); deriveWatch
 	// then does nothing.
 	watchSet bool
+	// keys are the allocs' key rows, inserted by finish: each key table in
+	// its own key order, which is several times faster than inserting them
+	// with each alloc (see schema).
+	keys []*allocKeys
 }
 
 func newLoader(txn *memdb.Txn) *loader {
@@ -220,9 +225,7 @@ func (l *loader) alloc(pos int, a *structs.Allocation) error {
 		return err
 	}
 	k := keysOf(a)
-	if err := l.insert(tableAllocKeys, &k); err != nil {
-		return err
-	}
+	l.keys = append(l.keys, &k)
 	if !l.watchSet {
 		for _, w := range [2]watchKey{nodeWatch(a.NodeID), jobWatch(a.Namespace, a.JobID)} {
 			l.watch[w] = max(l.watch[w], a.ModifyIndex)
@@ -251,6 +254,30 @@ func (l *loader) index(key string, v uint64) error {
 func (l *loader) setWatch(key string, v uint64) error {
 	l.watchSet = true
 	return l.insert(tableAllocWatch, &indexEntry{Key: key, Value: v})
+}
+
+// finish inserts the allocs' key rows and the derived alloc_watch rows
+// (deriveWatch); call it once, after the last object.
+func (l *loader) finish(index uint64) error {
+	for p := range numKeyParts {
+		rows := l.keys
+		if p != partJob { // every alloc has a job
+			rows = make([]*allocKeys, 0, len(l.keys))
+			for _, k := range l.keys {
+				if k.has(p) {
+					rows = append(rows, k)
+				}
+			}
+		}
+		slices.SortFunc(rows, func(a, b *allocKeys) int { return a.compare(p, b) })
+		for _, k := range rows {
+			if err := l.insert(keyTables[p], k); err != nil {
+				return err
+			}
+		}
+	}
+	l.keys = nil
+	return l.deriveWatch(index)
 }
 
 // deriveWatch writes an alloc_watch row for every node and job that has

@@ -91,7 +91,7 @@ func (r reader) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, er
 
 // AllocsByNode returns the node's allocations sorted by ID.
 func (r reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
-	out, err := r.allocsByKeys(ws, nodeWatch(nodeID), "node_prefix", nodeID)
+	out, err := r.allocsByKeys(ws, nodeWatch(nodeID), partNode, nodeID)
 	// The index orders live before terminal; the contract is ID order.
 	slices.SortFunc(out, byAllocID)
 	return out, err
@@ -100,14 +100,14 @@ func (r reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Alloc
 // AllocsByNodeTerminal returns the node's terminal (or non-terminal)
 // allocations sorted by ID.
 func (r reader) AllocsByNodeTerminal(ws memdb.WatchSet, nodeID string, terminal bool) ([]*structs.Allocation, error) {
-	return r.allocsByKeys(ws, nodeWatch(nodeID), "node", nodeID, terminal)
+	return r.allocsByKeys(ws, nodeWatch(nodeID), partNode, nodeID, terminal)
 }
 
 // AllocsByJob returns the job's allocations sorted by ID. An empty namespace
 // means the default one.
 func (r reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Allocation, error) {
 	ns := nsOrDefault(namespace)
-	return r.allocsByKeys(ws, jobWatch(ns, jobID), "job", ns, jobID)
+	return r.allocsByKeys(ws, jobWatch(ns, jobID), partJob, ns, jobID)
 }
 
 // AllocsByEval returns the allocations the evaluation created, sorted by ID.
@@ -123,17 +123,17 @@ func (r reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Alloc
 		}
 		ws.Add(ch)
 	}
-	return r.allocsByKeys(nil, watchKey{}, "eval", evalID)
+	return r.allocsByKeys(nil, watchKey{}, partEval, evalID)
 }
 
-// allocsByKeys scans alloc_keys by index and returns the allocs it names, in
-// the index's order. ws gets the scan's channel (an alloc joining or leaving
+// allocsByKeys scans part's key table under the prefix args and returns the
+// allocs it names, in the table's order. ws gets the scan's channel (an alloc joining or leaving
 // the set, or its keys changing) and the alloc_watch row of w (any alloc of
 // that node or job changing).
-func (r reader) allocsByKeys(ws memdb.WatchSet, w watchKey, index string, args ...any) ([]*structs.Allocation, error) {
-	it, err := r.txn.Get(tableAllocKeys, index, args...)
+func (r reader) allocsByKeys(ws memdb.WatchSet, w watchKey, part keyPart, args ...any) ([]*structs.Allocation, error) {
+	it, err := r.txn.Get(keyTables[part], "id", args...)
 	if err != nil {
-		return nil, fmt.Errorf("state: allocs by %s: %w", index, err)
+		return nil, fmt.Errorf("state: %s: %w", keyTables[part], err)
 	}
 	if ws != nil {
 		ws.Add(it.WatchCh())
@@ -150,7 +150,7 @@ func (r reader) allocsByKeys(ws memdb.WatchSet, w watchKey, index string, args .
 			return nil, err
 		}
 		if a == nil {
-			return nil, fmt.Errorf("state: alloc_keys names missing alloc %q", raw.(*allocKeys).ID)
+			return nil, fmt.Errorf("state: %s names missing alloc %q", keyTables[part], raw.(*allocKeys).ID)
 		}
 		out = append(out, a)
 	}

@@ -120,7 +120,7 @@ func readSnapshotInto(l *loader, r io.Reader) (SnapshotMeta, error) {
 			latest = idx.Value
 		}
 	}
-	if err := l.deriveWatch(hdr.Index); err != nil {
+	if err := l.finish(hdr.Index); err != nil {
 		return SnapshotMeta{}, corrupt(sr.start, err, "alloc watch")
 	}
 	if latest != hdr.Index {

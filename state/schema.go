@@ -11,9 +11,11 @@ const (
 	TableJobs   = "jobs"
 	TableEvals  = "evals"
 	tableIndex  = "index"
-	// tableAllocKeys holds each alloc's secondary keys (node+terminal, job,
-	// eval): see allocKeys.
-	tableAllocKeys = "alloc_keys"
+	// The alloc key tables list each alloc under one secondary key
+	// (node+terminal, job, eval): see allocKeys.
+	tableAllocsByNode = "allocs_by_node"
+	tableAllocsByJob  = "allocs_by_job"
+	tableAllocsByEval = "allocs_by_eval"
 	// tableAllocWatch holds, per node and per job, the last index at which
 	// one of its allocs changed: what blocking reads by node or job watch.
 	tableAllocWatch = "alloc_watch"
@@ -33,14 +35,22 @@ type indexEntry struct {
 
 // schema is the store's whole shape, as data.
 //
-// Allocations are split over two tables. "allocs" holds the allocation
-// itself under its ID only; "alloc_keys" holds one small row per alloc with
-// the fields the secondary indexes use (node+terminal, job, eval). A client
-// update rewrites 1,000 allocs in one command but changes none of those keys
-// (except when an alloc becomes terminal), so it writes one radix tree
-// instead of four: measured 3x the write throughput, and less garbage for
-// the GC. Reads by node, job or eval scan alloc_keys and fetch each alloc
-// by ID in the same transaction.
+// Allocations are split over four tables. "allocs" holds the allocation
+// itself under its ID only; "allocs_by_node", "allocs_by_job" and
+// "allocs_by_eval" hold one small row per alloc (allocKeys, shared by the
+// three) under the fields of one secondary index. A client update rewrites
+// 1,000 allocs in one command but changes none of those keys (except when an
+// alloc becomes terminal), so it writes one radix tree instead of four:
+// measured 3x the write throughput, and less garbage for the GC. Reads by
+// node, job or eval scan the key table and fetch each alloc by ID in the
+// same transaction.
+//
+// Each secondary index is its own table, with a single index, so a bulk
+// load (snapshot restore) can insert each table's rows in key order: go-memdb
+// inserts every index of a row at once, and random-order inserts into a
+// large radix tree copy whole paths (the transaction caches only 8,192
+// modified nodes): restore of 1,000,000 allocs went from 26.7k to 37.9k
+// allocs/s and from 6.2 GB to 3.5 GB of garbage.
 func schema() *memdb.DBSchema {
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableIndex:      indexTable(tableIndex),
@@ -63,27 +73,9 @@ func schema() *memdb.DBSchema {
 				"id": {Name: "id", Unique: true, Indexer: allocIDIndex{}},
 			},
 		},
-		tableAllocKeys: {
-			Name: tableAllocKeys,
-			Indexes: map[string]*memdb.IndexSchema{
-				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				// node: NodeID then terminal, so "node_prefix" with one
-				// argument lists a node's allocs and "node" with two its
-				// live or terminal ones.
-				"node": {Name: "node", AllowMissing: true, Indexer: &memdb.CompoundIndex{
-					Indexes: []memdb.Indexer{
-						exactPrefix{&memdb.StringFieldIndex{Field: "NodeID"}},
-						&memdb.BoolFieldIndex{Field: "Terminal"},
-					},
-				}},
-				"job": {Name: "job", Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-					&memdb.StringFieldIndex{Field: "Namespace"},
-					&memdb.StringFieldIndex{Field: "JobID"},
-				}}},
-				"eval": {Name: "eval", AllowMissing: true,
-					Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
-			},
-		},
+		tableAllocsByNode: keyTable(partNode),
+		tableAllocsByJob:  keyTable(partJob),
+		tableAllocsByEval: keyTable(partEval),
 		TableJobs: {
 			Name: TableJobs,
 			Indexes: map[string]*memdb.IndexSchema{
@@ -106,6 +98,15 @@ func schema() *memdb.DBSchema {
 	}}
 }
 
+func keyTable(p keyPart) *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: keyTables[p],
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: allocKeyIndex{part: p}},
+		},
+	}
+}
+
 func indexTable(name string) *memdb.TableSchema {
 	return &memdb.TableSchema{
 		Name: name,
@@ -113,18 +114,4 @@ func indexTable(name string) *memdb.TableSchema {
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
 		},
 	}
-}
-
-// exactPrefix makes a string indexer's prefix form the full, terminated
-// value. A CompoundIndex queried through "<name>_prefix" with fewer arguments
-// than parts uses the last argument's prefix form; StringFieldIndex's prefix
-// form is unterminated, so node "n1" would also match node "n10". IDs are
-// free-form strings here, not fixed-length UUIDs, so the match must be exact.
-type exactPrefix struct {
-	*memdb.StringFieldIndex
-}
-
-// PrefixFromArgs returns the exact (null-terminated) key.
-func (e exactPrefix) PrefixFromArgs(args ...any) ([]byte, error) {
-	return e.FromArgs(args...)
 }
