@@ -157,7 +157,7 @@ type Sim struct {
 	start  time.Time
 	store  *state.Store
 	hb     HeartbeatService
-	errLog bytes.Buffer
+	errLog serverLog
 	rpc    *rpc.Node
 	worker evalWorker
 	net    *Network
@@ -180,6 +180,23 @@ type Sim struct {
 	// worker's last pass.
 	applied, allocIdx, workerIdx uint64
 	nextProgress                 time.Time
+}
+
+// serverLog receives the server components' error-level log lines. The
+// mass-disconnect breaker logs its opening at error level on purpose (an
+// operator must see it): those lines are counted; any other line is a
+// server failure that fails the run.
+type serverLog struct {
+	buf   bytes.Buffer
+	stats *SimStats
+}
+
+func (l *serverLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("mass-disconnect breaker")) {
+		l.stats.BreakerOpened++
+		return len(p), nil
+	}
+	return l.buf.Write(p)
 }
 
 // evalWorker is what the harness needs of the eval worker.
@@ -213,6 +230,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	store.SetCommandSink(s.onCommand)
 
 	// Server components log errors into errLog: any line there fails the run.
+	s.errLog.stats = &s.stats
 	logger := hclog.New(&hclog.LoggerOptions{Output: &s.errLog, Level: hclog.Error})
 	hb, err := heartbeat.New(heartbeat.Config{Clock: clk, Logger: logger,
 		Rand: rand.New(rand.NewPCG(cfg.Seed, 0x4b))}, store, store)
@@ -371,8 +389,8 @@ func (s *Sim) Run() *SimResult {
 
 // afterStep lets the eval worker catch up, then runs the per-step checks.
 func (s *Sim) afterStep() {
-	if s.errLog.Len() > 0 && s.err == nil {
-		s.err = fmt.Errorf("step %d: server logged an error: %s", s.step, s.errLog.String())
+	if s.errLog.buf.Len() > 0 && s.err == nil {
+		s.err = fmt.Errorf("step %d: server logged an error: %s", s.step, s.errLog.buf.String())
 	}
 	if !s.leader {
 		return

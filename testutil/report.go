@@ -45,9 +45,6 @@ func FailureReport(res *SimResult) string {
 		}
 		fmt.Fprintf(&b, "    %s\n", e)
 	}
-	if res.Config.Events == nil && res.Config.JobSpecs == nil {
-		fmt.Fprintf(&b, "  replay: go run ./cmd/rejoin sim --seed %d --nodes %d --jobs %d --duration %s --partition-fraction %g\n",
-			res.Config.Seed, res.Config.Nodes, res.Config.Jobs, res.Config.Duration, res.Config.PartitionFraction)
-	}
+	fmt.Fprintf(&b, "  replay: the same SimConfig with Seed %d replays this run exactly\n", res.Config.Seed)
 	return b.String()
 }

@@ -32,6 +32,7 @@ type SimStats struct {
 	ClientRestarts       int
 	Partitions           int
 	LeaderChanges        int
+	BreakerOpened        int // the heartbeat breaker held expiries (a suspected server-side partition)
 	Net                  NetStats
 
 	nodeStatus map[string]string

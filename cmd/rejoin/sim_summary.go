@@ -79,6 +79,7 @@ func printSummary(w io.Writer, res *testutil.SimResult) {
 	row("partitions", st.Partitions, fmt.Sprintf("(%.0f%% of the nodes at a time)", c.PartitionFraction*100))
 	row("client crashes", st.ClientCrashes, fmt.Sprintf("(%d restarts, with or without local state)", st.ClientRestarts))
 	row("leadership changes", st.LeaderChanges, "(heartbeats cleared, then failover TTL)")
+	row("breaker holds", st.BreakerOpened, "(mass-disconnect breaker held node expiries)")
 	row("network", fmt.Sprintf("%d sent", st.Net.Sent), fmt.Sprintf("(%d delivered, %d dropped, %d cut by partitions)", st.Net.Delivered, st.Net.Dropped, st.Net.Cut))
 	section("Nodes")
 	row("disconnected", st.NodesDisconnected, "(missed heartbeats; their allocs wait, marked unknown)")
