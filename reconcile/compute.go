@@ -280,3 +280,39 @@ func (e *engine) depth(i int32) int {
 func (e *engine) sortByID(idx []int32) {
 	slices.SortFunc(idx, func(x, y int32) int { return cmp.Compare(e.infos[x].a.ID, e.infos[y].a.ID) })
 }
+
+// nameHolder names what already holds lost alloc i's name in group g,
+// or "" when nothing does: a placement of this result, or a live alloc
+// that fills a slot (step 7's rule) and is not one that i replaced. Those
+// ancestors are excluded because i's replacement would replace them too
+// (an unknown original whose replacement was lost is still waiting for its
+// reconnect decision, which counts the whole chain as one slot).
+func (e *engine) nameHolder(g, i int32) string {
+	name := e.infos[i].a.Name
+	for _, p := range e.res.Place[e.placeFrom:] {
+		if p.Name == name {
+			return "placement replacing " + cmp.Or(p.PreviousAllocation, "nothing")
+		}
+	}
+	for j := range e.infos {
+		aj := &e.infos[j]
+		if int32(j) == i || aj.group != g || aj.a.Name != name || !aj.live() || e.isAncestor(int32(j), i) {
+			continue
+		}
+		if e.fill(int32(j)) == 1 {
+			return aj.a.ID
+		}
+	}
+	return ""
+}
+
+// isAncestor reports whether i (transitively) replaced a, i.e. a is on i's
+// parent chain.
+func (e *engine) isAncestor(a, i int32) bool {
+	for j, n := e.parent(i), 0; j != none && j != i && n < 64; j, n = e.parent(j), n+1 {
+		if j == a {
+			return true
+		}
+	}
+	return false
+}

@@ -499,6 +499,114 @@ func checkInvariants(t *rapid.T, in reconcile.Input, res *reconcile.Results) {
 			t.Fatalf("group %s: %d running+pending allocs after the result, Count %d", tg.Name, n, tg.Count)
 		}
 	}
+
+	checkNoNewDuplicateNames(t, c, res, stops, discs)
+}
+
+// checkNoNewDuplicateNames: after applying the result, no two live
+// pending, running or unknown allocs of a service or batch group (new
+// placements included) share a Name, beyond what the input already had.
+// An unknown alloc with a live replacement does not hold its name (it
+// waits for its reconnect decision: SCENARIOS.md step 7 counts only its
+// replacements), so an original and its replacement never collide. The
+// check compares per name: holders after <= max(1, slots held before).
+func checkNoNewDuplicateNames(t *rapid.T, c *propCtx, res *reconcile.Results, stops, discs map[string]bool) {
+	// Replacement links, both directions, restricted to the alloc's group.
+	children := map[string][]string{} // alloc ID -> IDs of allocs replacing it directly
+	link := func(parent, child string) {
+		p, ch := c.byID[parent], c.byID[child]
+		if p != nil && ch != nil && p.TaskGroup == ch.TaskGroup && parent != child {
+			children[parent] = append(children[parent], child)
+		}
+	}
+	for _, a := range c.in.Allocs {
+		if a.PreviousAllocation != "" {
+			link(a.PreviousAllocation, a.ID)
+		}
+		if a.NextAllocation != "" {
+			link(a.ID, a.NextAllocation)
+		}
+	}
+	placedFor := map[string]bool{}
+	for _, p := range res.Place {
+		if p.PreviousAllocation != "" {
+			placedFor[p.PreviousAllocation] = true
+		}
+	}
+	// hasLive reports whether some replacement of id (transitively) is live
+	// under isLive, or (after the result) is replaced by a placement.
+	hasLive := func(id string, isLive func(*structs.Allocation) bool, after bool) bool {
+		seen := map[string]bool{id: true}
+		stack := []string{id}
+		if after && placedFor[id] {
+			return true
+		}
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, y := range children[x] {
+				if seen[y] {
+					continue
+				}
+				seen[y] = true
+				if isLive(c.byID[y]) || (after && placedFor[y]) {
+					return true
+				}
+				stack = append(stack, y)
+			}
+		}
+		return false
+	}
+	liveBefore := func(a *structs.Allocation) bool { return !serverTerminal(a) }
+	liveAfter := func(a *structs.Allocation) bool { return !serverTerminal(a) && !stops[a.ID] }
+	statusAfter := func(a *structs.Allocation) string {
+		if discs[a.ID] {
+			return structs.AllocClientStatusUnknown
+		}
+		return a.ClientStatus
+	}
+	type key struct{ group, name string }
+	before, after := map[key]int{}, map[key][]string{}
+	for _, a := range c.in.Allocs {
+		if c.groups[a.TaskGroup] == nil {
+			continue
+		}
+		k := key{a.TaskGroup, a.Name}
+		// Before: the slots the input holds per name, by step 7's rule
+		// (any live alloc, except an unknown or failed one with a live
+		// replacement), so inputs that already share a name among slot
+		// holders are not blamed on Compute.
+		if liveBefore(a) {
+			switch a.ClientStatus {
+			case structs.AllocClientStatusUnknown, structs.AllocClientStatusFailed:
+				if !hasLive(a.ID, liveBefore, false) {
+					before[k]++
+				}
+			default:
+				before[k]++
+			}
+		}
+		if !liveAfter(a) {
+			continue
+		}
+		switch statusAfter(a) {
+		case structs.AllocClientStatusPending, structs.AllocClientStatusRunning:
+			after[k] = append(after[k], a.ID)
+		case structs.AllocClientStatusUnknown:
+			if !hasLive(a.ID, liveAfter, true) {
+				after[k] = append(after[k], a.ID)
+			}
+		}
+	}
+	for _, p := range res.Place {
+		k := key{p.TaskGroup, p.Name}
+		after[k] = append(after[k], "place(prev="+p.PreviousAllocation+")")
+	}
+	for k, holders := range after {
+		if len(holders) > 1 && len(holders) > before[k] {
+			t.Fatalf("group %s: name %s is held by %v after the result (%d slots held before)", k.group, k.name, holders, before[k])
+		}
+	}
 }
 
 func checkFollowUps(t *rapid.T, c *propCtx, res *reconcile.Results, discs map[string]bool, system bool) {
