@@ -316,3 +316,15 @@ func (e *engine) isAncestor(a, i int32) bool {
 	}
 	return false
 }
+
+// noteStop appends to the Reason of i's Stop, so a replay explains why a
+// decision that usually follows (a replacement) did not.
+func (e *engine) noteStop(i int32, note string) {
+	id := e.infos[i].a.ID
+	for k := len(e.res.Stop) - 1; k >= 0; k-- {
+		if e.res.Stop[k].AllocID == id {
+			e.res.Stop[k].Reason += note
+			return
+		}
+	}
+}

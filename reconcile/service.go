@@ -252,6 +252,7 @@ func (e *engine) stepLost(g int32, tg *structs.TaskGroup, lost []int32) {
 			// chain: the original's replacement placed in step 3). A second
 			// alloc of the same name would be a duplicate; a slot still
 			// missing is left to a lost alloc of another name or to step 7.
+			e.noteStop(i, "; not replaced: its name is held by "+holder)
 			continue
 		}
 		e.place(g, a.Name, i, "", fmt.Sprintf("replace lost %s: group fills %d of %d slots and nothing replaces it", a.ID, e.filled, tg.Count))
