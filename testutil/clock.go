@@ -127,12 +127,14 @@ func (c *FakeClock) Pending() []time.Time {
 }
 
 // NextDeadline returns the earliest armed deadline and whether there is one.
+// It peeks at the heap: O(1), so a simulation can step from event to event.
 func (c *FakeClock) NextDeadline() (time.Time, bool) {
-	p := c.Pending()
-	if len(p) == 0 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
 		return time.Time{}, false
 	}
-	return p[0], true
+	return c.timers[0].deadline, true
 }
 
 // timerHeap orders timers by deadline, then by arming order.

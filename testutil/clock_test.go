@@ -77,3 +77,21 @@ func TestFakeClock_NeverGoesBackwards(t *testing.T) {
 	c.Set(epoch.Add(-time.Hour))
 	must.Eq(t, epoch, c.Now())
 }
+
+func TestFakeClock_NextDeadlineIsTheEarliest(t *testing.T) {
+	c := NewFakeClock(epoch)
+	_, ok := c.NextDeadline()
+	must.False(t, ok)
+	late := c.AfterFunc(5*time.Second, func() {})
+	c.AfterFunc(3*time.Second, func() {})
+	early := c.AfterFunc(time.Second, func() {})
+	d, ok := c.NextDeadline()
+	must.True(t, ok)
+	must.Eq(t, epoch.Add(time.Second), d)
+	early.Stop()
+	d, _ = c.NextDeadline()
+	must.Eq(t, epoch.Add(3*time.Second), d)
+	late.Reset(time.Millisecond)
+	d, _ = c.NextDeadline()
+	must.Eq(t, epoch.Add(time.Millisecond), d)
+}
