@@ -36,8 +36,11 @@ type WorkerConfig struct {
 	Logger hclog.Logger
 	NewID  func() string // nil means random UUIDs
 	Placer Placer        // nil means DefaultPlacer
-	// OnResult, if set, is called after each applied evaluation, outside
-	// the worker's locks (an audit hook; it must not call ProcessReady).
+	// OnResult, if set, is called once for each applied evaluation, in the
+	// order of the writes, outside the worker's locks (an audit hook).
+	// ProcessReady returns after the calls for the evaluations it applied;
+	// they may run while another goroutine processes the next job. It must
+	// not call ProcessReady (it would wait for itself).
 	OnResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
 }
 
@@ -82,6 +85,12 @@ type Worker struct {
 	// wake (capacity 1) tells Run that an evaluation became ready without a
 	// store write: a timer released it, or Enqueue added it.
 	wake chan struct{}
+
+	// hookBatch are the OnResult calls of the ProcessReady in progress,
+	// handed to hooks before procMu is released. Protected by procMu.
+	hookBatch []hookCall
+	// hooks delivers OnResult calls in order, outside procMu.
+	hooks hookQueue
 
 	// beforeApply, if set (tests only), runs between Compute and the
 	// stale-snapshot check, to simulate a concurrent write.
@@ -217,7 +226,18 @@ func (w *Worker) Pending() (ready, delayed int) {
 // their evaluations are marked failed and the errors are returned joined.
 func (w *Worker) ProcessReady() (int, error) {
 	w.procMu.Lock()
-	defer w.procMu.Unlock()
+	n, err := w.processReadyLocked()
+	// Queued before procMu is released, so hook calls follow the order of
+	// the writes even when another ProcessReady starts at once.
+	upTo := w.hooks.add(w.hookBatch)
+	w.hookBatch = nil
+	w.procMu.Unlock()
+	w.hooks.deliver(upTo, w.onResult)
+	return n, err
+}
+
+// processReadyLocked is ProcessReady's loop; the caller holds procMu.
+func (w *Worker) processReadyLocked() (int, error) {
 	processed := 0
 	var errs []error
 	for range maxRounds {
@@ -303,7 +323,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
 		}
 		if w.onResult != nil {
-			w.onResult(primary, in, res, out)
+			w.hookBatch = append(w.hookBatch, hookCall{eval: primary, in: in, res: res, out: out})
 		}
 		return len(evals), nil
 	}
