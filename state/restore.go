@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -76,7 +77,6 @@ func (s *Store) Restore(r io.Reader) (SnapshotMeta, error) {
 // snapshotReader reads and checks one snapshot stream into a loader.
 type snapshotReader struct {
 	rr     *RecordReader
-	l      *loader
 	dec    *codec.Decoder
 	counts map[string]uint64
 	start  int64 // offset of the current record
@@ -86,48 +86,136 @@ func corrupt(off int64, err error, format string, args ...any) error {
 	return &SnapshotError{Kind: ErrCorruptSnapshot, Offset: off, Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
+// A restore runs in two goroutines: one reads, hashes and decodes records
+// (scan and msgpack decoding are about half the CPU), the other inserts
+// them into the store; they overlap on a multi-core machine. Batches bound
+// the memory in flight to a few thousand records.
+const (
+	restoreBatch    = 256 // records per hand-over
+	restoreInFlight = 4   // batches decoded ahead of the inserts
+)
+
+// decodedRecord is one object record, decoded.
+type decodedRecord struct {
+	t     byte
+	pos   int   // position within its table in the file
+	start int64 // offset of the record, for errors
+	obj   any
+}
+
+// decodedBatch is a run of records; err, if set, ends the stream after
+// them (the first error in stream order). done is set on the last batch of
+// a stream that verified, with the per-table counts.
+type decodedBatch struct {
+	recs    []decodedRecord
+	err     error
+	done    bool
+	counts  map[string]uint64
+	trailer int64 // offset of the trailer, with done
+}
+
 func readSnapshotInto(l *loader, r io.Reader) (SnapshotMeta, error) {
 	h := sha256.New()
-	sr := &snapshotReader{rr: NewRecordReader(r, 0, h), l: l,
+	sr := &snapshotReader{rr: NewRecordReader(r, 0, h),
 		dec: codec.NewDecoderBytes(nil, structs.MsgpackHandle), counts: map[string]uint64{}}
 	hdr, err := sr.header()
 	if err != nil {
 		return SnapshotMeta{}, err
 	}
+	out := make(chan decodedBatch, restoreInFlight)
+	stop := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		sr.decodeAll(h, out, stop)
+	}()
+	defer func() {
+		close(stop) // the decoder may be blocked handing over a batch
+		<-exited
+	}()
+
 	var latest uint64
+	var (
+		counts    map[string]uint64
+		trailerAt int64
+	)
+	for b := range out {
+		for _, d := range b.recs {
+			if err := l.load(d); err != nil {
+				return SnapshotMeta{}, corrupt(d.start, err, "record")
+			}
+			if e, ok := d.obj.(*indexEntry); ok && d.t == recIndex && e.Key == latestKey {
+				latest = e.Value
+			}
+		}
+		if b.err != nil {
+			return SnapshotMeta{}, b.err
+		}
+		if b.done {
+			counts, trailerAt = b.counts, b.trailer
+			break
+		}
+	}
+	if err := l.finish(hdr.Index); err != nil {
+		return SnapshotMeta{}, corrupt(trailerAt, err, "alloc watch")
+	}
+	if latest != hdr.Index {
+		return SnapshotMeta{}, corrupt(trailerAt, nil, "header index %d but latest index row %d", hdr.Index, latest)
+	}
+	return SnapshotMeta{FormatVersion: hdr.FormatVersion, Index: hdr.Index, CreatedAt: hdr.CreatedAt,
+		Counts: counts}, nil
+}
+
+// decodeAll reads, hashes and decodes every record after the header and
+// checks the trailer, handing the records over in batches on out until
+// the stream ends (a last batch with done or err) or stop is closed. It
+// closes out when it returns.
+func (sr *snapshotReader) decodeAll(h hash.Hash, out chan<- decodedBatch, stop <-chan struct{}) {
+	defer close(out)
+	batch := make([]decodedRecord, 0, restoreBatch)
+	send := func(b decodedBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	fail := func(err error) { send(decodedBatch{recs: batch, err: err}) }
 	for {
 		sr.start = sr.rr.Offset()
 		t, err := sr.rr.ReadType()
 		if err != nil {
-			return SnapshotMeta{}, sr.readErr(err, "record type")
+			fail(sr.readErr(err, "record type"))
+			return
 		}
 		if t == recTrailer {
 			// The hash has every byte before this type byte.
 			if err := sr.trailer(h.Sum(nil)); err != nil {
-				return SnapshotMeta{}, err
+				fail(err)
+				return
 			}
-			break
+			send(decodedBatch{recs: batch, done: true, counts: sr.counts, trailer: sr.start})
+			return
 		}
 		v, err := sr.rr.ReadValue()
 		if err != nil {
-			return SnapshotMeta{}, sr.readErr(err, fmt.Sprintf("record type %d", t))
+			fail(sr.readErr(err, fmt.Sprintf("record type %d", t)))
+			return
 		}
-		idx, err := sr.record(t, v)
+		d, err := sr.record(t, v)
 		if err != nil {
-			return SnapshotMeta{}, err
+			fail(err)
+			return
 		}
-		if idx != nil && idx.Key == latestKey {
-			latest = idx.Value
+		batch = append(batch, d)
+		if len(batch) == restoreBatch {
+			if !send(decodedBatch{recs: batch}) {
+				return
+			}
+			batch = make([]decodedRecord, 0, restoreBatch)
 		}
 	}
-	if err := l.finish(hdr.Index); err != nil {
-		return SnapshotMeta{}, corrupt(sr.start, err, "alloc watch")
-	}
-	if latest != hdr.Index {
-		return SnapshotMeta{}, corrupt(sr.start, nil, "header index %d but latest index row %d", hdr.Index, latest)
-	}
-	return SnapshotMeta{FormatVersion: hdr.FormatVersion, Index: hdr.Index, CreatedAt: hdr.CreatedAt,
-		Counts: sr.counts}, nil
 }
 
 // readErr turns a stream error into a typed one: running out of bytes is a
@@ -183,59 +271,60 @@ func (sr *snapshotReader) header() (*snapshotHeader, error) {
 	return &hdr, nil
 }
 
-// record decodes one object record and loads it. It returns index rows, so
-// the caller can check the latest one against the header.
-func (sr *snapshotReader) record(t byte, v []byte) (*indexEntry, error) {
+// record decodes one object record and counts it.
+func (sr *snapshotReader) record(t byte, v []byte) (decodedRecord, error) {
 	var (
 		obj   any
 		count string
-		load  func() error
 	)
-	pos := func() int { return int(sr.counts[count]) }
 	switch t {
 	case recNode:
-		n := new(structs.Node)
-		obj, count, load = n, countNodes, func() error { return sr.l.node(pos(), n) }
+		obj, count = new(structs.Node), countNodes
 	case recJob:
-		j := new(structs.Job)
-		obj, count, load = j, countJobs, func() error { return sr.l.job(pos(), j) }
+		obj, count = new(structs.Job), countJobs
 	case recAlloc:
-		a := new(structs.Allocation)
-		obj, count, load = a, countAllocs, func() error { return sr.l.alloc(pos(), a) }
+		obj, count = new(structs.Allocation), countAllocs
 	case recEval:
-		e := new(structs.Evaluation)
-		obj, count, load = e, countEvals, func() error { return sr.l.eval(pos(), e) }
-	case recIndex, recWatch:
-		e := new(indexEntry)
-		obj, count, load = e, countIndex, func() error {
-			if e.Key == "" {
-				return &LoadError{Table: tableIndex, Pos: pos(), Reason: "empty key"}
-			}
-			return sr.l.index(e.Key, e.Value)
-		}
-		if t == recWatch {
-			count = countWatch
-			load = func() error {
-				if e.Key == "" {
-					return &LoadError{Table: tableAllocWatch, Pos: pos(), Reason: "empty key"}
-				}
-				return sr.l.setWatch(e.Key, e.Value)
-			}
-		}
+		obj, count = new(structs.Evaluation), countEvals
+	case recIndex:
+		obj, count = new(indexEntry), countIndex
+	case recWatch:
+		obj, count = new(indexEntry), countWatch
 	default:
-		return nil, corrupt(sr.start, nil, "unknown record type 0x%02x", t)
+		return decodedRecord{}, corrupt(sr.start, nil, "unknown record type 0x%02x", t)
 	}
 	if err := sr.decode(v, obj); err != nil {
-		return nil, err
+		return decodedRecord{}, err
 	}
-	if err := load(); err != nil {
-		return nil, corrupt(sr.start, err, "record")
-	}
+	d := decodedRecord{t: t, pos: int(sr.counts[count]), start: sr.start, obj: obj}
 	sr.counts[count]++
-	if t == recIndex {
-		return obj.(*indexEntry), nil
+	return d, nil
+}
+
+// load loads one decoded snapshot record.
+func (l *loader) load(d decodedRecord) error {
+	switch o := d.obj.(type) {
+	case *structs.Node:
+		return l.node(d.pos, o)
+	case *structs.Job:
+		return l.job(d.pos, o)
+	case *structs.Allocation:
+		return l.alloc(d.pos, o)
+	case *structs.Evaluation:
+		return l.eval(d.pos, o)
+	case *indexEntry:
+		if d.t == recWatch {
+			if o.Key == "" {
+				return &LoadError{Table: tableAllocWatch, Pos: d.pos, Reason: "empty key"}
+			}
+			return l.setWatch(o.Key, o.Value)
+		}
+		if o.Key == "" {
+			return &LoadError{Table: tableIndex, Pos: d.pos, Reason: "empty key"}
+		}
+		return l.index(o.Key, o.Value)
 	}
-	return nil, nil
+	return fmt.Errorf("state: load: unexpected record %T", d.obj)
 }
 
 // trailer checks the trailer against what was read, and that nothing
