@@ -299,7 +299,21 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 		if err != nil {
 			return w.fail(evals, err)
 		}
-		req.Evals = append(req.Evals, completedCopies(evals[1:], now,
+		blocked, err := blockedUpdate(snap, job, primary.ID, out, now)
+		if err != nil {
+			return w.fail(evals, err)
+		}
+		others := evals[1:]
+		if blocked != nil {
+			req.Evals = append(req.Evals, blocked)
+			// The blocked evaluation's own write stands in for its
+			// completion should it be one of those being processed.
+			others = slices.DeleteFunc(slices.Clone(others), func(e *structs.Evaluation) bool { return e.ID == blocked.ID })
+			if req.EvalID == blocked.ID {
+				req.EvalID = ""
+			}
+		}
+		req.Evals = append(req.Evals, completedCopies(others, now,
 			"processed together with evaluation "+primary.ID)...)
 		if w.beforeApply != nil {
 			w.beforeApply(attempt)
@@ -321,6 +335,12 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 		w.forget(queued)
 		if out.Unplaced > 0 {
 			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
+		}
+		if blocked != nil && blocked.Status == structs.EvalStatusBlocked {
+			if err := w.unblockIfNodeReadied(snap, blocked, now); err != nil {
+				w.logger.Error("checking for a node that became ready while the job was blocked",
+					"eval_id", blocked.ID, "job_id", job.ID, "error", err)
+			}
 		}
 		if w.onResult != nil {
 			w.hookBatch = append(w.hookBatch, hookCall{eval: primary, in: in, res: res, out: out})

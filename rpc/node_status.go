@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rejoinhq/rejoin/reconcile"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
@@ -60,7 +61,9 @@ func (n *Node) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUp
 // UpdateStatus is the heartbeat. It validates the status and the transition
 // (rule 6), restarts the node's heartbeat timer (stops it for down), and
 // writes only when the status changes, together with node-update
-// evaluations for the node's jobs.
+// evaluations for the node's jobs. A node becoming ready also brings, in
+// the same write, a node-update evaluation for every system job and the
+// unblocking of every blocked job (readyEvals).
 func (n *Node) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
 	const method = "Node.UpdateStatus"
 	if args == nil {
@@ -92,7 +95,7 @@ func (n *Node) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *struct
 	now := n.clock.Now()
 	var evals []*structs.Evaluation
 	if needsNodeEvals(node.Status, args.Status) {
-		if evals, err = n.nodeEvals(id, now); err != nil {
+		if evals, err = n.nodeEvals(id, args.Status, now); err != nil {
 			return n.reject(method, id, err)
 		}
 	}
@@ -109,7 +112,9 @@ func (n *Node) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *struct
 	}
 	*reply = structs.NodeUpdateResponse{HeartbeatTTL: ttl, NodeModifyIndex: index, Index: index}
 	for _, e := range evals {
-		reply.EvalIDs = append(reply.EvalIDs, e.ID)
+		if e.Status == structs.EvalStatusPending { // not the blocked ones completed
+			reply.EvalIDs = append(reply.EvalIDs, e.ID)
+		}
 	}
 	n.logger.Debug("node status changed", "node_id", id, "from", node.Status, "to", args.Status,
 		"index", index, "evals", len(evals))
@@ -138,8 +143,8 @@ func needsNodeEvals(from, to string) bool {
 }
 
 // nodeEvals returns one pending node-update evaluation per job with an
-// allocation on the node.
-func (n *Node) nodeEvals(nodeID string, now time.Time) ([]*structs.Evaluation, error) {
+// allocation on the node and, when the node becomes ready, readyEvals.
+func (n *Node) nodeEvals(nodeID, to string, now time.Time) ([]*structs.Evaluation, error) {
 	allocs, err := n.store.AllocsByNode(nil, nodeID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading allocs of node %q: %w", ErrInternal, nodeID, err)
@@ -150,7 +155,44 @@ func (n *Node) nodeEvals(nodeID string, now time.Time) ([]*structs.Evaluation, e
 			return nil, err
 		}
 	}
+	if to == structs.NodeStatusReady {
+		if err := n.readyEvals(ev, nodeID, now); err != nil {
+			return nil, err
+		}
+	}
 	return ev.evals, nil
+}
+
+// readyEvals adds what a node becoming ready calls for beyond its own
+// jobs: a node-update evaluation for every system job that is not stopped
+// (it may need an alloc on the node), and the unblocking of every job with
+// a blocked evaluation (placements that found no node may fit now): the
+// blocked evaluation completed plus a pending queued-allocs retry, or only
+// the completion when the job already gets an evaluation here. New nodes
+// register as initializing, so their move to ready is covered too.
+//
+// It reads every job (one lookup of its blocked evaluation by its derived
+// ID each), not every evaluation: the cost of a node becoming ready grows
+// with the number of jobs only.
+func (n *Node) readyEvals(ev *evalSet, nodeID string, now time.Time) error {
+	snap := n.store.Snapshot()
+	jobs, err := snap.Jobs(nil)
+	if err != nil {
+		return fmt.Errorf("%w: reading jobs: %w", ErrInternal, err)
+	}
+	for _, j := range jobs {
+		ns := j.NamespacedID().Namespace
+		if j.Type == structs.JobTypeSystem && !j.Stop {
+			ev.addJob(ns, j.ID, j, nodeID, structs.EvalTriggerNodeUpdate, now)
+		}
+		blocked, err := snap.EvalByID(nil, reconcile.BlockedEvalID(ns, j.ID))
+		if err != nil {
+			return fmt.Errorf("%w: reading blocked evaluation of job %s/%s: %w", ErrInternal, ns, j.ID, err)
+		}
+		retry := !ev.hasJob(ns, j.ID)
+		ev.evals = append(ev.evals, reconcile.UnblockEvals(blocked, nodeID, now, n.newID, retry)...)
+	}
+	return nil
 }
 
 // transitionError is a *structs.NodeTransitionError naming the node.

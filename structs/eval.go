@@ -20,6 +20,7 @@ const (
 	EvalTriggerAllocReschedule      = "alloc-reschedule"
 	EvalTriggerJobRegister          = "job-register"
 	EvalTriggerJobDeregister        = "job-deregister"
+	EvalTriggerQueuedAllocs         = "queued-allocs" // placements that found no node, retried when a node becomes ready
 )
 
 // Evaluation asks the reconciler to look at one job again.
