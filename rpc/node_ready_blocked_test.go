@@ -254,3 +254,31 @@ func TestBlocked_Deterministic(t *testing.T) {
 	}
 	must.Eq(t, run(), run())
 }
+
+// BenchmarkUpdateStatus_DownThenReady measures a node's down→ready round
+// trip (two writes) with many jobs in the store: becoming ready reads every
+// job and looks up its blocked evaluation.
+func BenchmarkUpdateStatus_DownThenReady(b *testing.B) {
+	for _, jobs := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+			f := newFixture(b, nil)
+			for i := range jobs {
+				f.apply(structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: testJob(fmt.Sprintf("job-%04d", i)),
+					UpdatedAt: t0.UnixNano()})
+			}
+			f.addNode("n1", structs.NodeStatusReady)
+			req := func(status string) {
+				var r structs.NodeUpdateResponse
+				if err := f.node.UpdateStatus(&structs.NodeUpdateStatusRequest{NodeID: "n1", SecretID: secretOf("n1"), Status: status}, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				req(structs.NodeStatusDown)
+				req(structs.NodeStatusReady)
+			}
+		})
+	}
+}
