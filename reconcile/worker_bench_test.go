@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"github.com/rejoinhq/rejoin/clock/clocktest"
 	"runtime"
 	"strconv"
 	"testing"
@@ -33,7 +34,7 @@ func BenchmarkWorker_NodeUpdateEvals(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				s, evals := wbSetup(b, shape.jobs, shape.perJob)
-				clk := &wkClock{now: wkT0.Add(time.Minute)}
+				clk := clocktest.NewFake(wkT0.Add(time.Minute))
 				w := NewWorker(WorkerConfig{Store: s, Clock: clk, NewID: apSeqIDs("b")})
 				runtime.GC() // setup garbage is not the worker's
 				b.StartTimer()

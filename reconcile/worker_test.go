@@ -10,113 +10,15 @@ import (
 
 	"github.com/shoenig/test/must"
 
-	"github.com/rejoinhq/rejoin/clock"
+	"github.com/rejoinhq/rejoin/clock/clocktest"
 	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
-// These tests use wkClock, a small fake clock with testutil.FakeClock's
-// semantics, not testutil.FakeClock itself: testutil's cluster harness
-// imports this package to run the worker, so importing testutil here would
-// be an import cycle (and would tie reconcile's tests to the simulator).
-
 var wkT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// wkClock: time moves only on Advance/Set; due timers then fire in
-// deadline order (ties in arming order), synchronously, in the caller's
-// goroutine, with Now equal to their deadline.
-type wkClock struct {
-	mu     sync.Mutex // protects now, seq and timers
-	now    time.Time
-	seq    int
-	timers []*wkTimer
-}
-
-type wkTimer struct {
-	c     *wkClock
-	f     func()
-	at    time.Time
-	seq   int
-	armed bool
-}
-
-var _ clock.Clock = (*wkClock)(nil)
-
-func (c *wkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *wkClock) AfterFunc(d time.Duration, f func()) clock.Timer {
-	t := &wkTimer{c: c, f: f}
-	c.mu.Lock()
-	c.armLocked(t, d)
-	c.timers = append(c.timers, t)
-	c.mu.Unlock()
-	return t
-}
-
-func (c *wkClock) armLocked(t *wkTimer, d time.Duration) {
-	c.seq++
-	t.at, t.seq, t.armed = c.now.Add(d), c.seq, true
-}
-
-func (t *wkTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := t.armed
-	t.armed = false
-	return was
-}
-
-func (t *wkTimer) Reset(d time.Duration) bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := t.armed
-	t.c.armLocked(t, d)
-	return was
-}
-
-func (c *wkClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-func (c *wkClock) Set(target time.Time) {
-	for {
-		c.mu.Lock()
-		var next *wkTimer
-		for _, t := range c.timers {
-			if t.armed && !t.at.After(target) && (next == nil || t.at.Before(next.at) || (t.at.Equal(next.at) && t.seq < next.seq)) {
-				next = t
-			}
-		}
-		if next == nil {
-			if target.After(c.now) {
-				c.now = target
-			}
-			c.mu.Unlock()
-			return
-		}
-		next.armed = false
-		if next.at.After(c.now) {
-			c.now = next.at
-		}
-		c.mu.Unlock()
-		next.f()
-	}
-}
-
-// armed counts armed timers.
-func (c *wkClock) armed() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if t.armed {
-			n++
-		}
-	}
-	return n
-}
+// wkClock is the deterministic fake clock of package clocktest.
+type wkClock = clocktest.Fake
 
 // wkEnv is a real store, a fake clock and a worker with seeded IDs.
 type wkEnv struct {
@@ -138,7 +40,7 @@ func wkNew(t *testing.T) *wkEnv {
 	t.Helper()
 	s, err := state.NewStore(nil)
 	must.NoError(t, err)
-	e := &wkEnv{t: t, s: s, clk: &wkClock{now: wkT0}}
+	e := &wkEnv{t: t, s: s, clk: clocktest.NewFake(wkT0)}
 	e.w = NewWorker(WorkerConfig{Store: s, Clock: e.clk, NewID: apSeqIDs("w"),
 		OnResult: func(ev *structs.Evaluation, _ Input, res *Results, _ ApplyOutcome) {
 			e.mu.Lock()
@@ -352,7 +254,7 @@ func TestWorker_CanceledHeldEvalIsDropped(t *testing.T) {
 	d.WaitUntil = wkT0.Add(5 * time.Minute)
 	e.evals(d)
 	must.NoError(t, e.w.SyncFromStore())
-	must.Eq(t, 1, e.clk.armed())
+	must.Eq(t, 1, e.clk.Armed())
 
 	c := d.Copy()
 	c.Status = structs.EvalStatusCanceled
@@ -360,7 +262,7 @@ func TestWorker_CanceledHeldEvalIsDropped(t *testing.T) {
 	must.NoError(t, e.w.SyncFromStore())
 	r, h := e.w.Pending()
 	must.Eq(t, [2]int{0, 0}, [2]int{r, h})
-	must.Eq(t, 0, e.clk.armed())
+	must.Eq(t, 0, e.clk.Armed())
 	e.clk.Advance(10 * time.Minute)
 	must.Eq(t, 0, e.process())
 	must.Eq(t, structs.EvalStatusCanceled, e.eval("timeout").Status)
@@ -657,7 +559,7 @@ func TestWorker_ReconnectLeavesNothingPending(t *testing.T) {
 			must.Eq(t, 1, e.process())
 			r, h = e.w.Pending()
 			must.Eq(t, [2]int{0, 0}, [2]int{r, h})
-			must.Eq(t, 0, e.clk.armed())
+			must.Eq(t, 0, e.clk.Armed())
 
 			a, rp := e.alloc("A"), e.alloc(repl.ID)
 			if tc.keepOriginal {

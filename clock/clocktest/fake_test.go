@@ -1,4 +1,4 @@
-package testutil
+package clocktest
 
 import (
 	"sync"
@@ -10,8 +10,8 @@ import (
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func TestFakeClock_FiresInDeadlineOrderAtTheirTime(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_FiresInDeadlineOrderAtTheirTime(t *testing.T) {
+	c := NewFake(epoch)
 	var got []string
 	var at []time.Duration
 	rec := func(name string) func() {
@@ -30,8 +30,8 @@ func TestFakeClock_FiresInDeadlineOrderAtTheirTime(t *testing.T) {
 	must.Eq(t, []time.Time{epoch.Add(10 * time.Second)}, c.Pending())
 }
 
-func TestFakeClock_StopAndReset(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_StopAndReset(t *testing.T) {
+	c := NewFake(epoch)
 	fired := 0
 	tm := c.AfterFunc(time.Second, func() { fired++ })
 	must.True(t, tm.Stop())
@@ -47,8 +47,8 @@ func TestFakeClock_StopAndReset(t *testing.T) {
 	must.Eq(t, 1, fired)
 }
 
-func TestFakeClock_CallbackArmsTimerWithinWindow(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_CallbackArmsTimerWithinWindow(t *testing.T) {
+	c := NewFake(epoch)
 	var ticks []time.Time
 	var tick func()
 	tick = func() {
@@ -60,8 +60,8 @@ func TestFakeClock_CallbackArmsTimerWithinWindow(t *testing.T) {
 	must.Eq(t, []time.Time{epoch.Add(time.Second), epoch.Add(2 * time.Second), epoch.Add(3 * time.Second)}, ticks)
 }
 
-func TestFakeClock_ZeroDelayFiresOnNextAdvanceNotInline(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_ZeroDelayFiresOnNextAdvanceNotInline(t *testing.T) {
+	c := NewFake(epoch)
 	var mu sync.Mutex
 	fired := false
 	mu.Lock()
@@ -72,14 +72,14 @@ func TestFakeClock_ZeroDelayFiresOnNextAdvanceNotInline(t *testing.T) {
 	must.True(t, fired)
 }
 
-func TestFakeClock_NeverGoesBackwards(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_NeverGoesBackwards(t *testing.T) {
+	c := NewFake(epoch)
 	c.Set(epoch.Add(-time.Hour))
 	must.Eq(t, epoch, c.Now())
 }
 
-func TestFakeClock_NextDeadlineIsTheEarliest(t *testing.T) {
-	c := NewFakeClock(epoch)
+func TestFake_NextDeadlineIsTheEarliest(t *testing.T) {
+	c := NewFake(epoch)
 	_, ok := c.NextDeadline()
 	must.False(t, ok)
 	late := c.AfterFunc(5*time.Second, func() {})
