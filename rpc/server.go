@@ -204,13 +204,7 @@ func (c *serverCodec) ReadRequestBody(body any) (err error) {
 		// The whole message is in memory: decode the params array
 		// ([body], as msgpack-rpc frames it) from the bytes directly,
 		// which is much cheaper than the codec's byte-wise reader.
-		if c.dec == nil {
-			c.dec = codec.NewDecoderBytes(nil, structs.MsgpackHandle)
-		}
-		c.dec.ResetBytes(c.fc.buf[c.fc.pos:])
-		params := []any{body}
-		err = c.dec.Decode(&params)
-		c.fc.pos += c.dec.NumBytesRead()
+		err = c.decodeBody(body)
 	}
 	if err == nil && c.fc.remaining() != 0 {
 		err = &FrameError{Limit: c.fc.limit, Reason: fmt.Sprintf("%d bytes after the request body", c.fc.remaining())}
@@ -221,6 +215,29 @@ func (c *serverCodec) ReadRequestBody(body any) (err error) {
 		c.readFailed(err)
 		c.fc.Close()
 	}
+	return err
+}
+
+// decodeBody decodes the params array ([body], as msgpack-rpc frames it)
+// from the buffered message. An UpdateAlloc request takes the direct
+// decoder when its shape allows (decodeAllocUpdateParams), the codec
+// otherwise.
+func (c *serverCodec) decodeBody(body any) error {
+	msg := c.fc.buf[c.fc.pos:]
+	if req, ok := body.(*structs.AllocUpdateRequest); ok {
+		if n, ok := decodeAllocUpdateParams(msg, req); ok {
+			c.fc.pos += n
+			return nil
+		}
+		*req = structs.AllocUpdateRequest{}
+	}
+	if c.dec == nil {
+		c.dec = codec.NewDecoderBytes(nil, structs.MsgpackHandle)
+	}
+	c.dec.ResetBytes(msg)
+	params := []any{body}
+	err := c.dec.Decode(&params)
+	c.fc.pos += c.dec.NumBytesRead()
 	return err
 }
 
