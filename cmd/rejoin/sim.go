@@ -128,6 +128,9 @@ func runSimOne(f *simFlags, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rejoin sim: %v\n", err)
 		return simExitViolation
 	}
+	if rec != nil {
+		rec.now = s.Clock().Now
+	}
 	res := s.Run()
 	if res.Failed() && f.shrink > 0 {
 		testutil.Shrink(res, f.shrink)
@@ -137,7 +140,7 @@ func runSimOne(f *simFlags, stdout, stderr io.Writer) int {
 		status = simExitViolation
 	}
 	if rec != nil {
-		if err := rec.close(res); err != nil {
+		if err := rec.close(res, s.Store(), s.Clock().Now()); err != nil {
 			fmt.Fprintf(stderr, "rejoin sim: --record: %v\n", err)
 			status = simExitViolation
 		}

@@ -1,104 +1,94 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
+	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/rejoinhq/rejoin/cmdlog"
+	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 	"github.com/rejoinhq/rejoin/testutil"
 )
 
-// The --record format. The state package has no snapshot or command-log
-// writer yet, so `rejoin sim --record DIR` writes the store's command log
-// in this simple format (to be replaced by the state package's log once it
-// exists):
+// `rejoin sim --record DIR` writes what the simulated server's store saw in
+// rejoin's own formats, so `rejoin replay` and `rejoin snapshot` read it:
 //
-//	DIR/commands.log  records, each:
-//	    index     uint64, big endian   (store index the command applied at)
-//	    type      uint8                (structs.MessageType)
-//	    length    uint32, big endian   (payload bytes)
-//	    payload   msgpack of the command (structs.MsgpackHandle)
-//	    crc       uint32, big endian   CRC32C (Castagnoli) of the bytes above
+//	DIR/start.snap    snapshot of the empty store the run started from (index 0)
+//	DIR/log/          the command log (package cmdlog), stamped with simulated time
+//	DIR/state.snap    snapshot of the store when the run ended
 //	DIR/summary.json  the run's --json summary
-//	DIR/README.txt    this description
-//
-// Replaying the records in order into an empty state.Store with
-// Store.Apply(index, type, payload) rebuilds the server's final state.
+//	DIR/README.txt    how to replay it
 const recordReadme = `rejoin sim --record: what the simulated server's state store saw.
 
-commands.log: every command the store applied, in index order. Each record:
-  index   uint64 big endian  store index the command was applied at
-  type    uint8              command type (structs.MessageType: 0 NodeRegister,
-                             1 NodeDeregister, 2 NodeUpdateStatus, 3 JobRegister,
-                             4 JobDeregister, 5 EvalUpdate, 6 AllocClientUpdate,
-                             7 ApplyPlanResults)
-  length  uint32 big endian  payload length
-  payload msgpack            the command (go-msgpack, structs.MsgpackHandle)
-  crc     uint32 big endian  CRC32C (Castagnoli) of index..payload
+start.snap    the empty store the run started from (snapshot at index 0)
+log/          every command the store applied, stamped with simulated time
+state.snap    the store when the run ended
+summary.json  the run's summary (rejoin sim --json)
 
-Applying every record in order with state.Store.Apply(index, type, payload) to
-an empty store rebuilds the final state of the run.
-summary.json: the run's summary (rejoin sim --json).
+Decisions the reconciler would make at any moment of the run:
+  rejoin replay --snapshot start.snap --log log --at 2026-01-01T00:30:00Z --json
+  rejoin replay --snapshot start.snap --log log --until INDEX --json
+What the store held at the end:
+  rejoin snapshot inspect state.snap
 `
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// commandRecorder appends the store's commands to DIR/commands.log.
+// commandRecorder is the store's command sink for --record.
 type commandRecorder struct {
-	dir  string
-	f    *os.File
-	w    *bufio.Writer
-	err  error // first write error; later records are dropped
+	dir string
+	log *cmdlog.Log
+	// now stamps records: the simulation's clock once the simulation
+	// exists, its epoch before (the clock starts there).
+	now  func() time.Time
+	err  error // first append error; later records are dropped
 	recs int
 }
 
 func newCommandRecorder(dir string) (*commandRecorder, error) {
+	logDir := filepath.Join(dir, "log")
+	if entries, err := os.ReadDir(logDir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("%s already holds a recording; choose an empty directory", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(filepath.Join(dir, "commands.log"))
+	empty, err := state.NewStore(nil)
 	if err != nil {
 		return nil, err
 	}
-	return &commandRecorder{dir: dir, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	if _, err := empty.SaveSnapshotFile(filepath.Join(dir, "start.snap"), testutil.SimEpoch); err != nil {
+		return nil, err
+	}
+	l, err := cmdlog.Open(logDir, cmdlog.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &commandRecorder{dir: dir, log: l, now: func() time.Time { return testutil.SimEpoch }}, nil
 }
 
-// write is the store's command sink: it must be fast and never fail the
-// store, so errors are kept for close.
+// write appends one command. It must never fail the store, so an error is
+// kept for close.
 func (r *commandRecorder) write(index uint64, t structs.MessageType, payload []byte) {
 	if r.err != nil {
 		return
 	}
-	var hdr [13]byte
-	binary.BigEndian.PutUint64(hdr[0:8], index)
-	hdr[8] = byte(t)
-	binary.BigEndian.PutUint32(hdr[9:13], uint32(len(payload)))
-	crc := crc32.Update(crc32.Update(0, castagnoli, hdr[:]), castagnoli, payload)
-	var tail [4]byte
-	binary.BigEndian.PutUint32(tail[:], crc)
-	for _, b := range [][]byte{hdr[:], payload, tail[:]} {
-		if _, err := r.w.Write(b); err != nil {
-			r.err = err
-			return
-		}
+	if err := r.log.Append(cmdlog.Record{Index: index, Time: r.now(), Type: t, Payload: payload}); err != nil {
+		r.err = err
+		return
 	}
 	r.recs++
 }
 
-// close flushes the log and writes the summary and README.
-func (r *commandRecorder) close(res *testutil.SimResult) error {
-	if err := r.w.Flush(); err != nil && r.err == nil {
-		r.err = err
+// close syncs the log and writes the final snapshot, the summary and the README.
+func (r *commandRecorder) close(res *testutil.SimResult, store *state.Store, end time.Time) error {
+	err := errors.Join(r.err, r.log.Sync(), r.log.Close())
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(r.dir, "log"), err)
 	}
-	if err := r.f.Close(); err != nil && r.err == nil {
-		r.err = err
-	}
-	if r.err != nil {
-		return fmt.Errorf("writing %s: %w", r.f.Name(), r.err)
+	if _, err := store.SaveSnapshotFile(filepath.Join(r.dir, "state.snap"), end); err != nil {
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(r.dir, "README.txt"), []byte(recordReadme), 0o644); err != nil {
 		return err

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoenig/test/must"
 
+	"github.com/rejoinhq/rejoin/cmdlog"
 	"github.com/rejoinhq/rejoin/state"
-	"github.com/rejoinhq/rejoin/structs"
 )
 
 var smallSim = []string{"sim", "--nodes", "8", "--jobs", "3", "--duration", "12m"}
@@ -81,36 +78,24 @@ func TestSim_TimelineAndRecord(t *testing.T) {
 	must.StrNotContains(t, string(page), "http://") // no external assets...
 	must.StrNotContains(t, string(page), "<script") // ...and no scripts
 
-	// The command log replays into an empty store: same number of
-	// commands, and the store ends where the simulation's did.
-	f, err := os.Open(filepath.Join(rec, "commands.log"))
+	// The recording is in rejoin's own formats: the starting snapshot plus
+	// the whole command log rebuild exactly the final snapshot's state.
+	store, meta, err := state.OpenSnapshotFile(filepath.Join(rec, "start.snap"), nil)
 	must.NoError(t, err)
-	defer f.Close()
-	store, err := state.NewStore(nil)
-	must.NoError(t, err)
-	r := bufio.NewReader(f)
-	table := crc32.MakeTable(crc32.Castagnoli)
+	must.Eq(t, uint64(0), meta.Index)
 	n := 0
-	for {
-		var hdr [13]byte
-		if _, err := io.ReadFull(r, hdr[:]); err == io.EOF {
-			break
-		} else {
-			must.NoError(t, err)
-		}
-		payload := make([]byte, binary.BigEndian.Uint32(hdr[9:13]))
-		_, err := io.ReadFull(r, payload)
-		must.NoError(t, err)
-		var tail [4]byte
-		_, err = io.ReadFull(r, tail[:])
-		must.NoError(t, err)
-		crc := crc32.Update(crc32.Update(0, table, hdr[:]), table, payload)
-		must.Eq(t, crc, binary.BigEndian.Uint32(tail[:]))
-		_, err = store.Apply(binary.BigEndian.Uint64(hdr[0:8]), structs.MessageType(hdr[8]), payload)
-		must.NoError(t, err)
-		n++
-	}
+	must.NoError(t, cmdlog.ReadDir(filepath.Join(rec, "log"), func(cmdlog.Record) error { n++; return nil }))
 	must.Eq(t, sum.Stats.Commands, n)
+	last, err := cmdlog.ReplayInto(store, filepath.Join(rec, "log"), 0, time.Time{})
+	must.NoError(t, err)
+	final, fmeta, err := state.OpenSnapshotFile(filepath.Join(rec, "state.snap"), nil)
+	must.NoError(t, err)
+	must.Eq(t, fmeta.Index, last)
+	replayed, err := store.StateHash()
+	must.NoError(t, err)
+	want, err := final.StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, replayed)
 	nodes, err := store.Nodes(nil)
 	must.NoError(t, err)
 	must.Len(t, 8, nodes)
@@ -118,6 +103,21 @@ func TestSim_TimelineAndRecord(t *testing.T) {
 		_, err := os.Stat(filepath.Join(rec, name))
 		must.NoError(t, err)
 	}
+
+	// rejoin replay reads the recording, at the end and part way through.
+	at := fmeta.CreatedAt.Format(time.RFC3339Nano)
+	code, fromLog, stderr := runCLI("replay", "--snapshot", filepath.Join(rec, "start.snap"), "--log", filepath.Join(rec, "log"), "--at", at, "--json")
+	must.Eq(t, 0, code, must.Sprint(stderr))
+	code, fromFinal, stderr := runCLI("replay", "--snapshot", filepath.Join(rec, "state.snap"), "--at", at, "--json")
+	must.Eq(t, 0, code, must.Sprint(stderr))
+	must.Eq(t, fromFinal, fromLog)
+	code, _, stderr = runCLI("replay", "--snapshot", filepath.Join(rec, "start.snap"), "--log", filepath.Join(rec, "log"), "--until", "5", "--json")
+	must.Eq(t, 0, code, must.Sprint(stderr))
+
+	// A second recording into the same directory is refused, not appended.
+	code, _, stderr = runCLI(simArgs("--record", rec)...)
+	must.Eq(t, 2, code)
+	must.StrContains(t, stderr, "already holds a recording")
 }
 
 func TestSim_BadFlagsExit2(t *testing.T) {
