@@ -2,12 +2,12 @@ package rpc
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 
+	"github.com/rejoinhq/rejoin/internal/mpscan"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
@@ -156,85 +156,6 @@ func (f *frameConn) next() error {
 	return nil
 }
 
-// mpHeader is what a msgpack value's first byte says about the rest.
-type mpHeader struct {
-	lenBytes int    // size of a length or count field that follows
-	skip     uint64 // payload bytes that follow (when lenBytes is 0)
-	count    uint64 // nested values per counted element (1 array, 2 map)
-	ext      bool   // payload is preceded by a one-byte ext type
-	nested   uint64 // nested values of a fixmap or fixarray
-}
-
-// header classifies a value's first byte; ok is false for 0xc1, which is
-// never used.
-func header(b byte) (h mpHeader, ok bool) {
-	switch {
-	case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
-		// fixint, nil, bool: the byte is the value
-	case b&0xf0 == 0x80: // fixmap
-		h.nested = 2 * uint64(b&0x0f)
-	case b&0xf0 == 0x90: // fixarray
-		h.nested = uint64(b & 0x0f)
-	case b&0xe0 == 0xa0: // fixstr
-		h.skip = uint64(b & 0x1f)
-	case b == 0xc4, b == 0xd9: // bin8, str8
-		h.lenBytes = 1
-	case b == 0xc5, b == 0xda: // bin16, str16
-		h.lenBytes = 2
-	case b == 0xc6, b == 0xdb: // bin32, str32
-		h.lenBytes = 4
-	case b == 0xc7, b == 0xc8, b == 0xc9: // ext8/16/32
-		h.lenBytes, h.ext = 1<<(b-0xc7), true
-	case b == 0xcc, b == 0xd0:
-		h.skip = 1
-	case b == 0xcd, b == 0xd1:
-		h.skip = 2
-	case b == 0xca, b == 0xce, b == 0xd2:
-		h.skip = 4
-	case b == 0xcb, b == 0xcf, b == 0xd3:
-		h.skip = 8
-	case b >= 0xd4 && b <= 0xd8: // fixext 1/2/4/8/16 plus type byte
-		h.skip = 1 + 1<<(b-0xd4)
-	case b == 0xdc: // array16
-		h.lenBytes, h.count = 2, 1
-	case b == 0xdd: // array32
-		h.lenBytes, h.count = 4, 1
-	case b == 0xde: // map16
-		h.lenBytes, h.count = 2, 2
-	case b == 0xdf: // map32
-		h.lenBytes, h.count = 4, 2
-	default: // 0xc1 is never used
-		return h, false
-	}
-	return h, true
-}
-
-// sized completes h with the length field's value n: the payload bytes
-// (skip) and nested values it declares.
-func (h mpHeader) sized(n uint64) (skip, nested uint64) {
-	switch {
-	case h.lenBytes == 0:
-		return h.skip, h.nested
-	case h.count > 0:
-		return 0, h.count * n
-	case h.ext:
-		return n + 1, 0
-	}
-	return n, 0
-}
-
-func bigEndian(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(binary.BigEndian.Uint16(b))
-	case 4:
-		return uint64(binary.BigEndian.Uint32(b))
-	}
-	return 0
-}
-
 func (f *frameConn) invalidByte(b byte) error {
 	return &FrameError{Limit: f.limit, Reason: fmt.Sprintf("invalid msgpack byte 0x%02x", b)}
 }
@@ -248,16 +169,16 @@ func (f *frameConn) scanBuffered(pending *uint64) error {
 	var err error
 	for *pending > 0 && i < len(avail) {
 		b := avail[i]
-		h, ok := header(b)
+		h, ok := mpscan.Classify(b)
 		if !ok {
 			err = f.invalidByte(b)
 			break
 		}
-		hdr := 1 + h.lenBytes
+		hdr := 1 + h.LenBytes
 		if i+hdr > len(avail) {
 			break
 		}
-		skip, nested := h.sized(bigEndian(avail[i+1 : i+hdr]))
+		skip, nested := h.Sized(mpscan.Length(avail[i+1 : i+hdr]))
 		size := uint64(len(f.buf) + i + hdr)
 		if size+skip > limit {
 			err = f.tooLarge("declares %d more bytes after %d", skip, size)
@@ -290,19 +211,19 @@ func (f *frameConn) readValue(pending *uint64) error {
 		return err
 	}
 	f.buf = append(f.buf, b)
-	h, ok := header(b)
+	h, ok := mpscan.Classify(b)
 	if !ok {
 		return f.invalidByte(b)
 	}
 	var n uint64
-	if h.lenBytes > 0 {
+	if h.LenBytes > 0 {
 		start := len(f.buf)
-		if err := f.appendN(h.lenBytes); err != nil {
+		if err := f.appendN(h.LenBytes); err != nil {
 			return err
 		}
-		n = bigEndian(f.buf[start:])
+		n = mpscan.Length(f.buf[start:])
 	}
-	skip, nested := h.sized(n)
+	skip, nested := h.Sized(n)
 	if size := uint64(len(f.buf)); size+skip > limit {
 		return f.tooLarge("declares %d more bytes after %d", skip, size)
 	}

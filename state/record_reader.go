@@ -2,12 +2,13 @@ package state
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"slices"
+
+	"github.com/rejoinhq/rejoin/internal/mpscan"
 )
 
 // DefaultMaxRecordSize bounds one snapshot record's msgpack value. The
@@ -129,73 +130,20 @@ func (rr *RecordReader) scan() error {
 		}
 		rr.buf = append(rr.buf, b)
 		pending--
-		var (
-			lenBytes int    // size of the length or count field that follows
-			skip     uint64 // payload bytes that follow
-			per      uint64 // nested values per counted element (1 array, 2 map)
-			ext      bool   // payload preceded by a one-byte ext type
-		)
-		switch {
-		case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
-			// fixint, nil, bool: the byte is the value
-		case b&0xf0 == 0x80: // fixmap
-			pending += 2 * uint64(b&0x0f)
-		case b&0xf0 == 0x90: // fixarray
-			pending += uint64(b & 0x0f)
-		case b&0xe0 == 0xa0: // fixstr
-			skip = uint64(b & 0x1f)
-		case b == 0xc4, b == 0xd9: // bin8, str8
-			lenBytes = 1
-		case b == 0xc5, b == 0xda: // bin16, str16
-			lenBytes = 2
-		case b == 0xc6, b == 0xdb: // bin32, str32
-			lenBytes = 4
-		case b == 0xc7, b == 0xc8, b == 0xc9: // ext8/16/32
-			lenBytes, ext = 1<<(b-0xc7), true
-		case b == 0xcc, b == 0xd0:
-			skip = 1
-		case b == 0xcd, b == 0xd1:
-			skip = 2
-		case b == 0xca, b == 0xce, b == 0xd2:
-			skip = 4
-		case b == 0xcb, b == 0xcf, b == 0xd3:
-			skip = 8
-		case b >= 0xd4 && b <= 0xd8: // fixext 1/2/4/8/16 plus type byte
-			skip = 1 + 1<<(b-0xd4)
-		case b == 0xdc:
-			lenBytes, per = 2, 1
-		case b == 0xdd:
-			lenBytes, per = 4, 1
-		case b == 0xde:
-			lenBytes, per = 2, 2
-		case b == 0xdf:
-			lenBytes, per = 4, 2
-		default: // 0xc1 is never used
+		h, ok := mpscan.Classify(b)
+		if !ok {
 			return &ValueError{Reason: fmt.Sprintf("invalid byte 0x%02x", b)}
 		}
-		if lenBytes > 0 {
+		var n uint64
+		if h.LenBytes > 0 {
 			start := len(rr.buf)
-			if err := rr.appendN(lenBytes); err != nil {
+			if err := rr.appendN(h.LenBytes); err != nil {
 				return err
 			}
-			var n uint64
-			switch lenBytes {
-			case 1:
-				n = uint64(rr.buf[start])
-			case 2:
-				n = uint64(binary.BigEndian.Uint16(rr.buf[start:]))
-			case 4:
-				n = uint64(binary.BigEndian.Uint32(rr.buf[start:]))
-			}
-			switch {
-			case per > 0:
-				pending += per * n
-			case ext:
-				skip = n + 1
-			default:
-				skip = n
-			}
+			n = mpscan.Length(rr.buf[start:])
 		}
+		skip, nested := h.Sized(n)
+		pending += nested
 		size := uint64(len(rr.buf))
 		if size+skip > rr.limit {
 			return &ValueError{TooLarge: true, Reason: fmt.Sprintf("declares %d more bytes after %d (limit %d)", skip, size, rr.limit)}
