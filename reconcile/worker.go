@@ -123,36 +123,48 @@ func NewWorker(cfg WorkerConfig) *Worker {
 // WaitUntil in the future are held and released then by the clock. Held
 // evaluations that became terminal in the store (say, a disconnect timeout
 // canceled because its alloc reconnected) are dropped.
+//
+// It reads only the pending evaluations (the store indexes them by status),
+// and nothing at all when the evals table has not changed since its last
+// scan: what it would enqueue or drop can only change with a write to
+// that table (the worker forgets an evaluation only once its terminal
+// status is written).
 func (w *Worker) SyncFromStore() error {
 	snap := w.store.Snapshot()
-	evals, err := snap.Evals(nil)
+	at := snap.Index(state.TableEvals)
+	w.mu.Lock()
+	unchanged := at == w.lastSync
+	w.mu.Unlock()
+	if unchanged {
+		return nil
+	}
+	evals, err := snap.EvalsByStatus(nil, structs.EvalStatusPending)
 	if err != nil {
-		return fmt.Errorf("reconcile: worker: list evaluations: %w", err)
+		return fmt.Errorf("reconcile: worker: list pending evaluations: %w", err)
 	}
 	var pending []*structs.Evaluation
 	now := w.clock.Now()
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, e := range evals {
-		if e.Status == structs.EvalStatusPending {
-			if _, ok := w.q.seen[e.ID]; !ok {
-				pending = append(pending, e)
-			}
-			continue
+		if _, ok := w.q.seen[e.ID]; !ok {
+			pending = append(pending, e)
 		}
-		if e.TerminalStatus() {
-			if _, ok := w.q.seen[e.ID]; ok {
-				if _, held := w.q.held[e.ID]; held {
-					w.q.drop(e.ID)
-				}
-			}
+	}
+	for id := range w.q.held {
+		e, err := snap.EvalByID(nil, id)
+		if err != nil {
+			return fmt.Errorf("reconcile: worker: read held evaluation %q: %w", id, err)
+		}
+		if e != nil && e.TerminalStatus() {
+			w.q.drop(id)
 		}
 	}
 	slices.SortFunc(pending, evalOrder)
 	for _, e := range pending {
 		w.enqueueLocked(e, now)
 	}
-	w.lastSync = snap.Index(state.TableEvals)
-	w.mu.Unlock()
+	w.lastSync = at
 	return nil
 }
 

@@ -183,6 +183,15 @@ func (r reader) Jobs(ws memdb.WatchSet) ([]*structs.Job, error) {
 	return list[*structs.Job](r, ws, TableJobs, "id")
 }
 
+// JobsByType returns the jobs of type typ sorted by namespace then ID, as
+// Jobs orders them.
+func (r reader) JobsByType(ws memdb.WatchSet, typ string) ([]*structs.Job, error) {
+	if typ == "" {
+		return nil, nil
+	}
+	return list[*structs.Job](r, ws, TableJobs, "type", typ)
+}
+
 // EvalByID returns the evaluation, or nil.
 func (r reader) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
 	return one[*structs.Evaluation](r.first(ws, TableEvals, "id", id))
@@ -194,6 +203,15 @@ func (r reader) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*struc
 		return nil, nil
 	}
 	return list[*structs.Evaluation](r, ws, TableEvals, "job", nsOrDefault(namespace), jobID)
+}
+
+// EvalsByStatus returns the evaluations with status, sorted by ID. Its
+// cost grows with their number, not with every evaluation in the store.
+func (r reader) EvalsByStatus(ws memdb.WatchSet, status string) ([]*structs.Evaluation, error) {
+	if status == "" {
+		return nil, nil
+	}
+	return list[*structs.Evaluation](r, ws, TableEvals, "status", status)
 }
 
 // Evals returns all evaluations sorted by ID.

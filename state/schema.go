@@ -83,6 +83,8 @@ func schema() *memdb.DBSchema {
 					&memdb.StringFieldIndex{Field: "Namespace"},
 					&memdb.StringFieldIndex{Field: "ID"},
 				}}},
+				// A node becoming ready needs the system jobs only.
+				"type": {Name: "type", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Type"}},
 			},
 		},
 		TableEvals: {
@@ -93,6 +95,10 @@ func schema() *memdb.DBSchema {
 					&memdb.StringFieldIndex{Field: "Namespace"},
 					&memdb.StringFieldIndex{Field: "JobID"},
 				}}},
+				// The worker reads only pending evaluations and a node
+				// becoming ready only blocked ones: without this index
+				// both scanned every evaluation ever written.
+				"status": {Name: "status", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Status"}},
 			},
 		},
 	}}

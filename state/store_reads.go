@@ -60,6 +60,11 @@ func (s *Store) JobByID(ws memdb.WatchSet, namespace, jobID string) (*structs.Jo
 // Jobs returns all jobs sorted by namespace then ID.
 func (s *Store) Jobs(ws memdb.WatchSet) ([]*structs.Job, error) { return s.read().Jobs(ws) }
 
+// JobsByType returns the jobs of type typ sorted by namespace then ID.
+func (s *Store) JobsByType(ws memdb.WatchSet, typ string) ([]*structs.Job, error) {
+	return s.read().JobsByType(ws, typ)
+}
+
 // EvalByID returns the evaluation, or nil.
 func (s *Store) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
 	return s.read().EvalByID(ws, id)
@@ -72,3 +77,8 @@ func (s *Store) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*struc
 
 // Evals returns all evaluations sorted by ID.
 func (s *Store) Evals(ws memdb.WatchSet) ([]*structs.Evaluation, error) { return s.read().Evals(ws) }
+
+// EvalsByStatus returns the evaluations with status, sorted by ID.
+func (s *Store) EvalsByStatus(ws memdb.WatchSet, status string) ([]*structs.Evaluation, error) {
+	return s.read().EvalsByStatus(ws, status)
+}
