@@ -1,11 +1,14 @@
 package rpc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rejoinhq/rejoin/reconcile"
+	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
@@ -171,28 +174,81 @@ func (n *Node) nodeEvals(nodeID, to string, now time.Time) ([]*structs.Evaluatio
 // the completion when the job already gets an evaluation here. New nodes
 // register as initializing, so their move to ready is covered too.
 //
-// It reads every job (one lookup of its blocked evaluation by its derived
-// ID each), not every evaluation: the cost of a node becoming ready grows
-// with the number of jobs only.
+// It reads the system jobs and the blocked evaluations (both indexed), not
+// every job: the cost of a node becoming ready grows with those only. The
+// evaluations come out in the order of the jobs (namespace, then ID), a
+// job's system evaluation before its unblocking, as if every job had been
+// visited.
 func (n *Node) readyEvals(ev *evalSet, nodeID string, now time.Time) error {
 	snap := n.store.Snapshot()
-	jobs, err := snap.Jobs(nil)
+	system, err := snap.JobsByType(nil, structs.JobTypeSystem)
 	if err != nil {
-		return fmt.Errorf("%w: reading jobs: %w", ErrInternal, err)
+		return fmt.Errorf("%w: reading system jobs: %w", ErrInternal, err)
 	}
-	for _, j := range jobs {
-		ns := j.NamespacedID().Namespace
-		if j.Type == structs.JobTypeSystem && !j.Stop {
-			ev.addJob(ns, j.ID, j, nodeID, structs.EvalTriggerNodeUpdate, now)
+	blocked, err := jobsBlocked(snap)
+	if err != nil {
+		return err
+	}
+	for len(system) > 0 || len(blocked) > 0 {
+		// Merge the two lists, both in job order.
+		var j *structs.Job
+		var b *structs.Evaluation
+		switch {
+		case len(blocked) == 0:
+			j, system = system[0], system[1:]
+		case len(system) == 0:
+			b, blocked = blocked[0], blocked[1:]
+		default:
+			switch c := compareJob(system[0].NamespacedID().Namespace, system[0].ID, blocked[0].Namespace, blocked[0].JobID); {
+			case c < 0:
+				j, system = system[0], system[1:]
+			case c > 0:
+				b, blocked = blocked[0], blocked[1:]
+			default:
+				j, system = system[0], system[1:]
+				b, blocked = blocked[0], blocked[1:]
+			}
 		}
-		blocked, err := snap.EvalByID(nil, reconcile.BlockedEvalID(ns, j.ID))
-		if err != nil {
-			return fmt.Errorf("%w: reading blocked evaluation of job %s/%s: %w", ErrInternal, ns, j.ID, err)
+		if j != nil && !j.Stop {
+			ev.addJob(j.NamespacedID().Namespace, j.ID, j, nodeID, structs.EvalTriggerNodeUpdate, now)
 		}
-		retry := !ev.hasJob(ns, j.ID)
-		ev.evals = append(ev.evals, reconcile.UnblockEvals(blocked, nodeID, now, n.newID, retry)...)
+		if b != nil {
+			retry := !ev.hasJob(b.Namespace, b.JobID)
+			ev.evals = append(ev.evals, reconcile.UnblockEvals(b, nodeID, now, n.newID, retry)...)
+		}
 	}
 	return nil
+}
+
+// jobsBlocked returns the blocked evaluations of jobs the store has, one
+// per job (the one under its BlockedEvalID), in job order.
+func jobsBlocked(snap *state.Snapshot) ([]*structs.Evaluation, error) {
+	evals, err := snap.EvalsByStatus(nil, structs.EvalStatusBlocked)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading blocked evaluations: %w", ErrInternal, err)
+	}
+	out := evals[:0:0]
+	for _, e := range evals {
+		if e.ID != reconcile.BlockedEvalID(e.Namespace, e.JobID) {
+			continue // not a job's blocked evaluation: nothing unblocks it
+		}
+		job, err := snap.JobByID(nil, e.Namespace, e.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading job %s/%s: %w", ErrInternal, e.Namespace, e.JobID, err)
+		}
+		if job != nil {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *structs.Evaluation) int {
+		return compareJob(a.Namespace, a.JobID, b.Namespace, b.JobID)
+	})
+	return out, nil
+}
+
+// compareJob orders jobs by namespace, then ID, as the store lists them.
+func compareJob(ns1, id1, ns2, id2 string) int {
+	return cmp.Or(cmp.Compare(ns1, ns2), cmp.Compare(id1, id2))
 }
 
 // transitionError is a *structs.NodeTransitionError naming the node.
