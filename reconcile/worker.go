@@ -124,23 +124,36 @@ func NewWorker(cfg WorkerConfig) *Worker {
 // evaluations that became terminal in the store (say, a disconnect timeout
 // canceled because its alloc reconnected) are dropped.
 //
-// It reads only the pending evaluations (the store indexes them by status),
-// and nothing at all when the evals table has not changed since its last
-// scan: what it would enqueue or drop can only change with a write to
-// that table (the worker forgets an evaluation only once its terminal
-// status is written).
+// It reads only the evaluations written since its last scan (the store
+// indexes them by status and ModifyIndex), and nothing when the evals table
+// has not moved. That finds them all: one written earlier was pending at
+// the last scan and so is seen, and the worker forgets an evaluation only
+// once its terminal status is written. Should the table's index go
+// backwards (a restore of an older snapshot) it scans every pending one.
 func (w *Worker) SyncFromStore() error {
 	snap := w.store.Snapshot()
 	at := snap.Index(state.TableEvals)
 	w.mu.Lock()
-	unchanged := at == w.lastSync
+	since := w.lastSync
 	w.mu.Unlock()
-	if unchanged {
+	if at == since {
 		return nil
 	}
-	evals, err := snap.EvalsByStatus(nil, structs.EvalStatusPending)
+	from := since + 1
+	if at < since {
+		from = 0
+	}
+	evals, err := snap.EvalsByStatusSince(nil, structs.EvalStatusPending, from)
 	if err != nil {
 		return fmt.Errorf("reconcile: worker: list pending evaluations: %w", err)
+	}
+	var ended []*structs.Evaluation
+	for _, status := range []string{structs.EvalStatusComplete, structs.EvalStatusFailed, structs.EvalStatusCanceled} {
+		done, err := snap.EvalsByStatusSince(nil, status, from)
+		if err != nil {
+			return fmt.Errorf("reconcile: worker: list %s evaluations: %w", status, err)
+		}
+		ended = append(ended, done...)
 	}
 	var pending []*structs.Evaluation
 	now := w.clock.Now()
@@ -151,13 +164,9 @@ func (w *Worker) SyncFromStore() error {
 			pending = append(pending, e)
 		}
 	}
-	for id := range w.q.held {
-		e, err := snap.EvalByID(nil, id)
-		if err != nil {
-			return fmt.Errorf("reconcile: worker: read held evaluation %q: %w", id, err)
-		}
-		if e != nil && e.TerminalStatus() {
-			w.q.drop(id)
+	for _, e := range ended {
+		if _, held := w.q.held[e.ID]; held {
+			w.q.drop(e.ID)
 		}
 	}
 	slices.SortFunc(pending, evalOrder)

@@ -76,3 +76,42 @@ func TestEvalsByStatus_Watch(t *testing.T) {
 	}
 	must.True(t, fired)
 }
+
+// EvalsByStatusSince lists what was written at or after an index, oldest
+// write first, and nothing of another status.
+func TestEvalsByStatusSince(t *testing.T) {
+	s := testStore(t)
+	e := func(id, status string) *structs.Evaluation {
+		ev := mockEval(id, structs.EvalTriggerNodeUpdate)
+		ev.Status = status
+		return ev
+	}
+	i1, _ := apply(t, s, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{
+		e("z", structs.EvalStatusPending), e("y", structs.EvalStatusPending), e("c", structs.EvalStatusComplete)}})
+	i2, _ := apply(t, s, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{
+		e("a", structs.EvalStatusPending), e("b", structs.EvalStatusBlocked)}})
+	i3, _ := apply(t, s, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{
+		e("z", structs.EvalStatusPending)}}) // rewritten: moves to the end
+
+	got, err := s.EvalsByStatusSince(nil, structs.EvalStatusPending, 0)
+	must.NoError(t, err)
+	must.Eq(t, []string{"y", "a", "z"}, evalIDs(got))
+	got, err = s.EvalsByStatusSince(nil, structs.EvalStatusPending, i1+1)
+	must.NoError(t, err)
+	must.Eq(t, []string{"a", "z"}, evalIDs(got))
+	got, err = s.Snapshot().EvalsByStatusSince(nil, structs.EvalStatusPending, i2+1)
+	must.NoError(t, err)
+	must.Eq(t, []string{"z"}, evalIDs(got))
+	got, err = s.EvalsByStatusSince(nil, structs.EvalStatusPending, i3+1)
+	must.NoError(t, err)
+	must.SliceEmpty(t, got)
+	got, err = s.EvalsByStatusSince(nil, structs.EvalStatusComplete, i1)
+	must.NoError(t, err)
+	must.Eq(t, []string{"c"}, evalIDs(got))
+	got, err = s.EvalsByStatusSince(nil, structs.EvalStatusComplete, i1+1)
+	must.NoError(t, err)
+	must.SliceEmpty(t, got)
+	got, err = s.EvalsByStatusSince(nil, "", 0)
+	must.NoError(t, err)
+	must.SliceEmpty(t, got)
+}

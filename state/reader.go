@@ -211,7 +211,35 @@ func (r reader) EvalsByStatus(ws memdb.WatchSet, status string) ([]*structs.Eval
 	if status == "" {
 		return nil, nil
 	}
-	return list[*structs.Evaluation](r, ws, TableEvals, "status", status)
+	out, err := list[*structs.Evaluation](r, ws, TableEvals, "status", status)
+	slices.SortFunc(out, byEvalID)
+	return out, err
+}
+
+// EvalsByStatusSince returns the evaluations with status whose last write
+// (ModifyIndex) is at or after minIndex, in ModifyIndex then ID order. Its
+// cost grows with their number only: what changed since a reader's last
+// look.
+func (r reader) EvalsByStatusSince(ws memdb.WatchSet, status string, minIndex uint64) ([]*structs.Evaluation, error) {
+	if status == "" {
+		return nil, nil
+	}
+	it, err := r.txn.LowerBound(TableEvals, "status", status, minIndex)
+	if err != nil {
+		return nil, fmt.Errorf("state: evals scan: %w", err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	var out []*structs.Evaluation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		e := raw.(*structs.Evaluation)
+		if e.Status != status {
+			break // past the status's range
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // Evals returns all evaluations sorted by ID.
@@ -220,6 +248,8 @@ func (r reader) Evals(ws memdb.WatchSet) ([]*structs.Evaluation, error) {
 }
 
 func byAllocID(a, b *structs.Allocation) int { return cmp.Compare(a.ID, b.ID) }
+
+func byEvalID(a, b *structs.Evaluation) int { return cmp.Compare(a.ID, b.ID) }
 
 func nsOrDefault(ns string) string {
 	if ns == "" {

@@ -98,7 +98,9 @@ func schema() *memdb.DBSchema {
 				// The worker reads only pending evaluations and a node
 				// becoming ready only blocked ones: without this index
 				// both scanned every evaluation ever written.
-				"status": {Name: "status", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Status"}},
+				// Ordered by ModifyIndex within a status, so the worker
+				// reads only what changed since its last scan.
+				"status": {Name: "status", AllowMissing: true, Indexer: evalStatusIndex{}},
 			},
 		},
 	}}

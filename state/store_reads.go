@@ -82,3 +82,9 @@ func (s *Store) Evals(ws memdb.WatchSet) ([]*structs.Evaluation, error) { return
 func (s *Store) EvalsByStatus(ws memdb.WatchSet, status string) ([]*structs.Evaluation, error) {
 	return s.read().EvalsByStatus(ws, status)
 }
+
+// EvalsByStatusSince returns the evaluations with status written at or
+// after minIndex, in ModifyIndex then ID order.
+func (s *Store) EvalsByStatusSince(ws memdb.WatchSet, status string, minIndex uint64) ([]*structs.Evaluation, error) {
+	return s.read().EvalsByStatusSince(ws, status, minIndex)
+}
