@@ -39,28 +39,13 @@ type ForwardReply struct {
 	Leader  string
 }
 
-// errCodes name the sentinels that cross the forwarding RPC. Never rename
-// one: part of the cluster protocol.
-var errCodes = []struct {
-	code string
-	err  error
-}{
-	{"not-leader", ErrNotLeader},
-	{"leadership-lost", ErrLeadershipLost},
-	{"node-not-ready", structs.ErrNodeNotReady},
-	{"permission-denied", structs.ErrPermissionDenied},
-	{"invalid-request", structs.ErrInvalidRequest},
-	{"unknown-node", structs.ErrUnknownNode},
-	{"unknown-alloc", structs.ErrUnknownAlloc},
-	{"unknown-job", structs.ErrUnknownJob},
-	{"unknown-eval", structs.ErrUnknownEval},
-	{"invalid-transition", structs.ErrInvalidTransition},
-	{"invalid-node-status", structs.ErrInvalidNodeStatus},
-	{"invalid-job", structs.ErrInvalidJob},
-	{"decode", structs.ErrDecode},
-	{"unknown-command", structs.ErrUnknownCommand},
-	{"stale-index", structs.ErrStaleIndex},
-	{"internal", rjrpc.ErrInternal},
+// forwardCodes add the replication errors to structs' sentinel codes for
+// the forwarding RPC (structs.CodeOf/ErrorOfCode). Never rename one: part of
+// the cluster protocol.
+var forwardCodes = []structs.CodeEntry{
+	{Code: "not-leader", Err: ErrNotLeader},
+	{Code: "leadership-lost", Err: ErrLeadershipLost},
+	{Code: "internal", Err: rjrpc.ErrInternal},
 }
 
 // RemoteError is an error a forwarded call returned. It matches the
@@ -76,12 +61,9 @@ func (e *RemoteError) Error() string { return e.Message }
 func (e *RemoteError) Unwrap() error { return e.err }
 
 func encodeErr(err error, reply *ForwardReply) {
-	reply.ErrCode, reply.ErrMsg = "internal", err.Error()
-	for _, c := range errCodes {
-		if errors.Is(err, c.err) {
-			reply.ErrCode = c.code
-			break
-		}
+	reply.ErrCode, reply.ErrMsg = structs.CodeOf(err, forwardCodes...), err.Error()
+	if reply.ErrCode == "" {
+		reply.ErrCode = "internal"
 	}
 	var nl *NotLeaderError
 	if errors.As(err, &nl) {
@@ -96,10 +78,8 @@ func decodeErr(reply *ForwardReply) error {
 	if reply.ErrCode == "not-leader" {
 		return &NotLeaderError{Leader: raft.ServerAddress(reply.Leader)}
 	}
-	for _, c := range errCodes {
-		if c.code == reply.ErrCode {
-			return &RemoteError{Code: c.code, Message: reply.ErrMsg, err: c.err}
-		}
+	if sentinel := structs.ErrorOfCode(reply.ErrCode, forwardCodes...); sentinel != nil {
+		return &RemoteError{Code: reply.ErrCode, Message: reply.ErrMsg, err: sentinel}
 	}
 	return &RemoteError{Code: "internal", Message: reply.ErrMsg, err: rjrpc.ErrInternal}
 }

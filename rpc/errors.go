@@ -38,39 +38,20 @@ var ErrCallTimeout = errors.New("rpc call timed out")
 // that is not the request's fault (a panic in a handler, a store failure).
 var ErrInternal = errors.New("internal server error")
 
-// wireCodes name the sentinels that cross the TCP transport. net/rpc
-// carries an error as a string only, so the server prefixes the message
-// with "[code] " and the client turns it back into a *RemoteError that
-// matches the same sentinel. Codes are part of the wire format: never
-// rename one.
-var wireCodes = []struct {
-	code string
-	err  error
-}{
-	{"node-not-ready", structs.ErrNodeNotReady},
-	{"permission-denied", structs.ErrPermissionDenied},
-	{"invalid-request", structs.ErrInvalidRequest},
-	{"unknown-node", structs.ErrUnknownNode},
-	{"unknown-alloc", structs.ErrUnknownAlloc},
-	{"unknown-job", structs.ErrUnknownJob},
-	{"unknown-eval", structs.ErrUnknownEval},
-	{"invalid-transition", structs.ErrInvalidTransition},
-	{"invalid-node-status", structs.ErrInvalidNodeStatus},
-	{"invalid-job", structs.ErrInvalidJob},
-	{"decode", structs.ErrDecode},
-	{"unknown-command", structs.ErrUnknownCommand},
-	{"stale-index", structs.ErrStaleIndex},
-	{"internal", ErrInternal},
-}
+// The TCP transport carries an error as a string only (net/rpc), so the
+// server prefixes the message with "[code] ", the code of the sentinel it
+// matches (structs.CodeOf), and the client turns it back into a
+// *RemoteError that matches the same sentinel. rpcCodes adds this package's
+// own; codes are part of the wire format: never rename one.
+var rpcCodes = []structs.CodeEntry{{Code: "internal", Err: ErrInternal}}
 
 // encodeWireError renders err for net/rpc: "[code] message".
 func encodeWireError(err error) error {
-	for _, w := range wireCodes {
-		if errors.Is(err, w.err) {
-			return errors.New("[" + w.code + "] " + err.Error())
-		}
+	code := structs.CodeOf(err, rpcCodes...)
+	if code == "" {
+		code = "internal"
 	}
-	return errors.New("[internal] " + err.Error())
+	return errors.New("[" + code + "] " + err.Error())
 }
 
 // RemoteError is an error the server returned over TCP. It matches the
@@ -93,10 +74,8 @@ func decodeWireError(msg string) error {
 	if strings.HasPrefix(msg, "[") {
 		if end := strings.Index(msg, "] "); end > 0 {
 			code := msg[1:end]
-			for _, w := range wireCodes {
-				if w.code == code {
-					return &RemoteError{Code: code, Message: msg[end+2:], err: w.err}
-				}
+			if sentinel := structs.ErrorOfCode(code, rpcCodes...); sentinel != nil {
+				return &RemoteError{Code: code, Message: msg[end+2:], err: sentinel}
 			}
 		}
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // wireNode is the "Node" service net/rpc dispatches to. It carries errors
-// across as "[code] message" strings (see wireCodes) and turns a handler
+// across as "[code] message" strings (see encodeWireError) and turns a handler
 // panic into an internal error instead of a crashed server.
 type wireNode struct {
 	api    NodeAPI

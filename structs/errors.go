@@ -32,3 +32,56 @@ var (
 	// ErrStaleIndex: a command's index is not above the store's latest.
 	ErrStaleIndex = errors.New("command index not above the latest index")
 )
+
+// CodeEntry names one error for transports that carry errors as text
+// (net/rpc, the replication forwarder): the sender writes the code of the
+// sentinel its error matches, the receiver turns the code back into an
+// error matching the same sentinel. Codes are part of wire formats: never
+// rename one.
+type CodeEntry struct {
+	Code string
+	Err  error
+}
+
+// sentinelCodes covers every sentinel above.
+var sentinelCodes = []CodeEntry{
+	{"node-not-ready", ErrNodeNotReady},
+	{"permission-denied", ErrPermissionDenied},
+	{"invalid-request", ErrInvalidRequest},
+	{"unknown-node", ErrUnknownNode},
+	{"unknown-alloc", ErrUnknownAlloc},
+	{"unknown-job", ErrUnknownJob},
+	{"unknown-eval", ErrUnknownEval},
+	{"invalid-transition", ErrInvalidTransition},
+	{"invalid-node-status", ErrInvalidNodeStatus},
+	{"invalid-job", ErrInvalidJob},
+	{"decode", ErrDecode},
+	{"unknown-command", ErrUnknownCommand},
+	{"stale-index", ErrStaleIndex},
+}
+
+// CodeOf returns the code of the first entry of extra, then of the
+// sentinels of this package, that err matches (errors.Is), or "".
+func CodeOf(err error, extra ...CodeEntry) string {
+	for _, table := range [][]CodeEntry{extra, sentinelCodes} {
+		for _, c := range table {
+			if errors.Is(err, c.Err) {
+				return c.Code
+			}
+		}
+	}
+	return ""
+}
+
+// ErrorOfCode returns the error code names, looking in extra first, or nil
+// for a code nobody defined.
+func ErrorOfCode(code string, extra ...CodeEntry) error {
+	for _, table := range [][]CodeEntry{extra, sentinelCodes} {
+		for _, c := range table {
+			if c.Code == code {
+				return c.Err
+			}
+		}
+	}
+	return nil
+}

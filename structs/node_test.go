@@ -2,6 +2,7 @@ package structs
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/shoenig/test/must"
@@ -64,4 +65,21 @@ func TestNode_EligibleAndCopy(t *testing.T) {
 	must.True(t, ShouldDrainNode(NodeStatusDown))
 	must.False(t, ShouldDrainNode(NodeStatusInit))
 	must.Nil(t, (*Node)(nil).Copy())
+}
+
+func TestErrorCodes_RoundTripEverySentinel(t *testing.T) {
+	extraErr := errors.New("extra")
+	extra := []CodeEntry{{"extra", extraErr}}
+	for _, c := range sentinelCodes {
+		wrapped := fmt.Errorf("context: %w", c.Err)
+		code := CodeOf(wrapped, extra...)
+		must.Eq(t, c.Code, code)
+		must.ErrorIs(t, ErrorOfCode(code, extra...), c.Err)
+	}
+	must.Eq(t, "extra", CodeOf(fmt.Errorf("x: %w", extraErr), extra...))
+	must.Eq(t, extraErr, ErrorOfCode("extra", extra...))
+	must.Eq(t, "", CodeOf(errors.New("plain")))
+	must.Nil(t, ErrorOfCode("no-such-code"))
+	// A typed error matches its sentinel's code.
+	must.Eq(t, "invalid-transition", CodeOf(ValidateNodeTransition(NodeStatusDown, NodeStatusDisconnected)))
 }
