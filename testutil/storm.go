@@ -71,6 +71,9 @@ type StormResult struct {
 	// alloc the server wants running was unknown or awaiting its reconnect
 	// (simulated time); ConvergeWall is the wall time that took.
 	Converged, ConvergeWall time.Duration
+	// TotalWall is the wall time of the whole storm: setup, partition,
+	// heal, convergence and quiescence.
+	TotalWall time.Duration
 	// Live counts allocs wanted and running at the end; Duplicates and
 	// Missing are the names with more than one, and with none.
 	Live, Duplicates, Missing int
@@ -80,6 +83,7 @@ type StormResult struct {
 
 // RunStorm runs StormConfig(seed, nodes) and measures convergence.
 func RunStorm(seed uint64, nodes int) (*StormResult, error) {
+	start := time.Now()
 	s, err := NewSim(StormConfig(seed, nodes))
 	if err != nil {
 		return nil, err
@@ -96,6 +100,7 @@ func RunStorm(seed uint64, nodes int) (*StormResult, error) {
 		}
 	}
 	out.SimResult = s.Run()
+	out.TotalWall = time.Since(start)
 	if out.Converged == 0 && out.Err == nil {
 		out.Err = fmt.Errorf("storm of %d nodes did not converge within %s of the heal", nodes, s.end().Sub(heal))
 	}
