@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/rejoinhq/rejoin/reconcile"
 	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 )
@@ -62,7 +60,7 @@ func (s *Server) feed(ctx context.Context) {
 
 // EvalResult is what Evaluate applied.
 type EvalResult struct {
-	// Index is the store index of the plan (0: nothing was written).
+	// Index is the store index of the plan (0: no plan was written).
 	Index     uint64
 	Decisions []Decision
 	// Placed and Unplaced count placements that got a node and those that
@@ -73,134 +71,26 @@ type EvalResult struct {
 	FollowUpEvalIDs []string
 }
 
-// evaluateAttempts bounds re-runs of an evaluation whose job changed
-// between its read and its write.
-const evaluateAttempts = 4
-
-// Evaluate runs one evaluation taken from the WithEvalQueue queue: it
-// reads the job's state, runs reconcile.Compute and writes the decisions
-// with reconcile.Apply in one command, which also marks the evaluation
-// complete. An evaluation the store already holds as terminal is a no-op.
-// A job that no longer exists completes the evaluation. If the job's part
-// of the state changes while it is being decided, it is decided again (a
-// bounded number of times). Calls are serialised. On error nothing was
-// written and the evaluation is still pending: the broker may retry it.
-// With the built-in worker (no WithEvalQueue) it is refused.
+// Evaluate runs one evaluation taken from the WithEvalQueue queue with the
+// built-in worker's own steps (reconcile.Worker.Evaluate): it decides the
+// job's allocations with reconcile.Compute and writes the decisions in one
+// command that also completes the evaluation; placements that find no node
+// leave a blocked evaluation that a node becoming ready re-activates. An
+// evaluation the store already holds as terminal is a no-op; a job that no
+// longer exists completes it. If the job's part of the state keeps changing
+// while it is decided, Evaluate gives up with reconcile.ErrKeptChanging,
+// writes nothing and leaves the evaluation pending for the broker to retry;
+// if the store refuses the write, the evaluation is marked failed. Calls are
+// serialised. With the built-in worker (no WithEvalQueue) it is refused.
 func (s *Server) Evaluate(eval *structs.Evaluation) (EvalResult, error) {
 	if s.worker != nil {
 		return EvalResult{}, fmt.Errorf("%w: Evaluate is for servers with WithEvalQueue", structs.ErrInvalidRequest)
 	}
-	if eval == nil || eval.ID == "" || eval.JobID == "" {
-		return EvalResult{}, fmt.Errorf("%w: Evaluate needs an evaluation with an ID and a job", structs.ErrInvalidRequest)
+	out, err := s.evaluator.Evaluate(eval)
+	if err != nil || out.Results == nil {
+		return EvalResult{}, err
 	}
-	s.evalMu.Lock()
-	defer s.evalMu.Unlock()
-	for attempt := 1; attempt <= evaluateAttempts; attempt++ {
-		snap := s.store.Snapshot()
-		cur, err := snap.EvalByID(nil, eval.ID)
-		if err != nil {
-			return EvalResult{}, err
-		}
-		if cur != nil && cur.TerminalStatus() {
-			return EvalResult{}, nil
-		}
-		if cur == nil {
-			cur = eval
-		}
-		ns := cur.Namespace
-		if ns == "" {
-			ns = structs.DefaultNamespace
-		}
-		job, err := snap.JobByID(nil, ns, cur.JobID)
-		if err != nil {
-			return EvalResult{}, err
-		}
-		now := s.clock.Now()
-		if job == nil {
-			done := cur.Copy()
-			done.Status, done.StatusDescription, done.ModifyTime = structs.EvalStatusComplete, "job no longer exists", now.UnixNano()
-			idx, _, err := s.store.ApplyCommand(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{done}})
-			return EvalResult{Index: idx}, err
-		}
-		in, nodes, err := evalInput(snap, job, cur.ID, now)
-		if err != nil {
-			return EvalResult{}, err
-		}
-		res := reconcile.Compute(in)
-		before, err := jobPrint(snap, job)
-		if err != nil {
-			return EvalResult{}, err
-		}
-		after, err := jobPrint(s.store.Snapshot(), job)
-		if err != nil {
-			return EvalResult{}, err
-		}
-		if before != after {
-			s.logger.Debug("job changed while deciding; again", "eval_id", cur.ID, "job_id", job.ID, "attempt", attempt)
-			continue
-		}
-		out, err := reconcile.Apply(s.store, nodes, in, res, reconcile.ApplyConfig{Placer: s.opts.placer, NewID: s.opts.newID})
-		if err != nil {
-			return EvalResult{}, err
-		}
-		ds := s.applied(cur.ID, in, res, out)
-		return EvalResult{Index: out.Index, Decisions: ds, Placed: out.Placed, Unplaced: out.Unplaced, FollowUpEvalIDs: out.FollowUpEvalIDs}, nil
-	}
-	return EvalResult{}, fmt.Errorf("rejoin: evaluation %q: job %q kept changing", eval.ID, eval.JobID)
-}
-
-// evalInput reads what Compute needs for job from snap, and the placement
-// candidates (every node).
-func evalInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (reconcile.Input, []*structs.Node, error) {
-	ns := job.NamespacedID().Namespace
-	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
-	if err != nil {
-		return reconcile.Input{}, nil, err
-	}
-	nodes, err := snap.Nodes(nil)
-	if err != nil {
-		return reconcile.Input{}, nil, err
-	}
-	in := reconcile.Input{Job: job, Allocs: allocs, Now: now, EvalID: evalID, Nodes: map[string]*structs.Node{}}
-	byID := make(map[string]*structs.Node, len(nodes))
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
-	if job.Type == structs.JobTypeSystem {
-		in.Nodes = byID
-	} else {
-		for _, a := range allocs {
-			if n := byID[a.NodeID]; n != nil {
-				in.Nodes[a.NodeID] = n
-			}
-		}
-	}
-	return in, nodes, nil
-}
-
-// jobState is what a decision about a job depends on: the job, its allocs
-// and the nodes (placement candidates).
-type jobState struct {
-	jobModify, allocs, allocsMax, nodes uint64
-}
-
-func jobPrint(snap *state.Snapshot, job *structs.Job) (jobState, error) {
-	var p jobState
-	cur, err := snap.JobByID(nil, job.NamespacedID().Namespace, job.ID)
-	if err != nil {
-		return p, err
-	}
-	if cur != nil {
-		p.jobModify = cur.ModifyIndex
-	}
-	allocs, err := snap.AllocsByJob(nil, job.NamespacedID().Namespace, job.ID)
-	if err != nil {
-		return p, err
-	}
-	p.allocs = uint64(len(allocs))
-	for _, a := range allocs {
-		p.allocsMax = max(p.allocsMax, a.ModifyIndex)
-	}
-	p.nodes = snap.Index(state.TableNodes)
-	return p, nil
+	ds := s.applied(eval.ID, out.Input, out.Results, out.Applied)
+	return EvalResult{Index: out.Applied.Index, Decisions: ds, Placed: out.Applied.Placed,
+		Unplaced: out.Applied.Unplaced, FollowUpEvalIDs: out.Applied.FollowUpEvalIDs}, nil
 }

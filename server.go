@@ -50,8 +50,9 @@ type Server struct {
 	persist   *persister // nil without WithDataDir
 	raft      *raftMode  // nil without WithRaft
 
-	// evalMu serialises Evaluate: one plan at a time, as the worker does.
-	evalMu sync.Mutex
+	// evaluator runs Evaluate's evaluations with WithEvalQueue (nil
+	// otherwise); it is never Run, so it keeps no queue of its own.
+	evaluator *reconcile.Worker
 
 	// mu protects phase, cancel, rpcSrv, listeners and gaugeTimer. It is
 	// never held while calling into another component that could call
@@ -157,13 +158,16 @@ func (s *Server) wire() error {
 	}); err != nil {
 		return fmt.Errorf("rejoin: operator endpoints: %w", err)
 	}
-	if o.queue == nil {
-		s.worker = reconcile.NewWorker(reconcile.WorkerConfig{
-			Store: s.leaderStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
-			OnResult: func(eval *structs.Evaluation, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) {
-				s.applied(eval.ID, in, res, out)
-			},
-		})
+	wcfg := reconcile.WorkerConfig{
+		Store: s.leaderStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
+	}
+	if o.queue != nil {
+		s.evaluator = reconcile.NewWorker(wcfg) // Evaluate returns its results to the caller
+	} else {
+		wcfg.OnResult = func(eval *structs.Evaluation, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) {
+			s.applied(eval.ID, in, res, out)
+		}
+		s.worker = reconcile.NewWorker(wcfg)
 	}
 	return nil
 }

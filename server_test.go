@@ -310,3 +310,57 @@ func TestServer_JobsBadInput(t *testing.T) {
 	must.Eq(t, before, srv.Store().LatestIndex())
 	must.True(t, errors.Is(err, structs.ErrUnknownJob) && strings.Contains(err.Error(), "nope"))
 }
+
+// With an external broker, placements that found no node are retried too:
+// Evaluate leaves a blocked evaluation, and the node becoming ready sends a
+// fresh evaluation to the broker that places the job.
+func TestServer_EvalQueueBlockedPlacementRetriedWhenNodeReady(t *testing.T) {
+	queue := make(broker, 16)
+	srv, err := rejoin.New(rejoin.WithEvalQueue(queue))
+	must.NoError(t, err)
+	must.NoError(t, srv.Start())
+	defer srv.Stop()
+
+	_, err = srv.RegisterJob(webJob())
+	must.NoError(t, err)
+	res, err := srv.Evaluate(recvEval(t, queue))
+	must.NoError(t, err)
+	must.Eq(t, 0, res.Placed)
+	must.Positive(t, res.Unplaced)
+	evals, err := srv.Store().Evals(nil)
+	must.NoError(t, err)
+	blocked := 0
+	for _, e := range evals {
+		if e.Status == structs.EvalStatusBlocked {
+			blocked++
+		}
+	}
+	must.Eq(t, 1, blocked)
+
+	client{srv, "n1", "secret-1"}.register() // initializing -> ready
+	retry := recvEval(t, queue)
+	must.Eq(t, structs.EvalTriggerQueuedAllocs, retry.TriggeredBy)
+	res, err = srv.Evaluate(retry)
+	must.NoError(t, err)
+	must.Positive(t, res.Placed)
+	must.Eq(t, 0, res.Unplaced)
+	allocs, err := srv.Store().AllocsByJob(nil, structs.DefaultNamespace, "web")
+	must.NoError(t, err)
+	must.Len(t, res.Placed, allocs)
+	for _, a := range allocs {
+		must.Eq(t, "n1", a.NodeID)
+	}
+}
+
+// recvEval takes the next evaluation the server hands the broker; the
+// deadline only turns a missing delivery into a failure instead of a hang.
+func recvEval(t *testing.T, queue broker) *structs.Evaluation {
+	t.Helper()
+	select {
+	case e := <-queue:
+		return e
+	case <-time.After(30 * time.Second):
+		t.Fatal("no evaluation reached the broker")
+		return nil
+	}
+}

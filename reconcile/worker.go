@@ -274,10 +274,22 @@ func (w *Worker) processReadyLocked() (int, error) {
 				break
 			}
 			progressed = true
-			n, err := w.processJob(je.evals)
+			n, run, err := w.processJob(je.evals)
 			processed += n
-			if err != nil {
+			switch {
+			case err != nil:
 				errs = append(errs, err)
+			case run == nil && n == 0 && w.keptChanging(je.evals):
+				// The job kept changing: try it again later rather than spin.
+				w.logger.Warn("store kept changing under job, retrying later",
+					"job_id", je.evals[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
+				w.mu.Lock()
+				for _, e := range je.evals {
+					w.holdLocked(e, staleBackoff)
+				}
+				w.mu.Unlock()
+			case run != nil && w.onResult != nil:
+				w.hookBatch = append(w.hookBatch, *run)
 			}
 		}
 		if !progressed {
@@ -287,42 +299,47 @@ func (w *Worker) processReadyLocked() (int, error) {
 	return processed, errors.Join(errs...)
 }
 
-// processJob evaluates one job for its ready evaluations.
-func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
+// processJob evaluates one job for its ready evaluations. It returns how
+// many evaluations it completed and, when it wrote a plan, what went into
+// it. When the store kept changing under the job for staleAttempts runs it
+// writes nothing and returns (0, nil, nil) with the job's evaluations still
+// current; the caller decides whether to retry later (keptChanging).
+func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error) {
 	for attempt := 1; attempt <= staleAttempts; attempt++ {
 		snap := w.store.Snapshot()
 		evals := currentEvals(snap, queued)
 		if len(evals) == 0 {
 			w.forget(queued)
-			return 0, nil
+			return 0, nil, nil
 		}
 		primary := evals[0]
 		now := w.clock.Now()
 		job, err := snap.JobByID(nil, primary.Namespace, primary.JobID)
 		if err != nil {
-			return w.fail(evals, err)
+			return w.failRun(evals, err)
 		}
 		if job == nil {
-			return w.completeWithoutJob(evals, now)
+			n, err := w.completeWithoutJob(evals, now)
+			return n, nil, err
 		}
 		in, err := w.buildInput(snap, job, primary.ID, now)
 		if err != nil {
-			return w.fail(evals, err)
+			return w.failRun(evals, err)
 		}
 		res := Compute(in)
 		var candidates []*structs.Node
 		if len(res.Place) > 0 {
 			if candidates, err = w.allNodes(snap); err != nil {
-				return w.fail(evals, err)
+				return w.failRun(evals, err)
 			}
 		}
 		req, out, err := buildPlan(candidates, in, res, w.applyCfg)
 		if err != nil {
-			return w.fail(evals, err)
+			return w.failRun(evals, err)
 		}
 		blocked, err := blockedUpdate(snap, job, primary.ID, out, now)
 		if err != nil {
-			return w.fail(evals, err)
+			return w.failRun(evals, err)
 		}
 		others := evals[1:]
 		if blocked != nil {
@@ -341,7 +358,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 		}
 		stale, err := w.stale(snap, in, req)
 		if err != nil {
-			return w.fail(evals, err)
+			return w.failRun(evals, err)
 		}
 		if stale {
 			w.logger.Debug("store changed under evaluation, re-running",
@@ -350,7 +367,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 		}
 		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
 		if err != nil {
-			return w.fail(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
+			return w.failRun(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
 		}
 		out.Index = idx
 		w.forget(queued)
@@ -363,20 +380,68 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, error) {
 					"eval_id", blocked.ID, "job_id", job.ID, "error", err)
 			}
 		}
-		if w.onResult != nil {
-			w.hookBatch = append(w.hookBatch, hookCall{eval: primary, in: in, res: res, out: out})
+		return len(evals), &hookCall{eval: primary, in: in, res: res, out: out}, nil
+	}
+	return 0, nil, nil
+}
+
+// failRun is fail for processJob's three results.
+func (w *Worker) failRun(evals []*structs.Evaluation, cause error) (int, *hookCall, error) {
+	n, err := w.fail(evals, cause)
+	return n, nil, err
+}
+
+// keptChanging reports whether processJob wrote nothing for evals although
+// some of them still need processing: the store kept changing under the job.
+func (w *Worker) keptChanging(evals []*structs.Evaluation) bool {
+	return len(currentEvals(w.store.Snapshot(), evals)) > 0
+}
+
+// EvalOutcome is what Evaluate applied for one evaluation.
+type EvalOutcome struct {
+	// Processed counts the evaluations completed: the one given, plus
+	// other ready evaluations of its job completed in the same write.
+	Processed int
+	// Input, Results and Applied are what Compute saw, decided and what
+	// Apply wrote; Results is nil when no plan was written (the evaluation
+	// was already terminal, or its job is gone).
+	Input   Input
+	Results *Results
+	Applied ApplyOutcome
+}
+
+// ErrKeptChanging: Evaluate gave up because the job's allocations or nodes
+// changed under every attempt; nothing was written, so the evaluation can
+// be run again.
+var ErrKeptChanging = errors.New("reconcile: the store kept changing under the job")
+
+// Evaluate processes one evaluation now, outside the worker's queue, for an
+// embedder whose own broker decides when evaluations run. It takes exactly
+// the steps ProcessReady takes for a job: the stale-snapshot re-runs, the
+// blocked evaluation for placements that found no node, the job-gone case,
+// failure marking. Its result goes to the caller, not to OnResult. Do not mix
+// it with Run or ProcessReady on the same worker.
+func (w *Worker) Evaluate(eval *structs.Evaluation) (EvalOutcome, error) {
+	if eval == nil || eval.ID == "" || eval.JobID == "" {
+		return EvalOutcome{}, fmt.Errorf("%w: an evaluation needs an ID and a job", structs.ErrInvalidRequest)
+	}
+	e := eval.Copy()
+	if e.Namespace == "" {
+		e.Namespace = structs.DefaultNamespace
+	}
+	w.procMu.Lock()
+	defer w.procMu.Unlock()
+	n, run, err := w.processJob([]*structs.Evaluation{e})
+	if err != nil {
+		return EvalOutcome{Processed: n}, err
+	}
+	if run == nil {
+		if n == 0 && w.keptChanging([]*structs.Evaluation{e}) {
+			return EvalOutcome{}, fmt.Errorf("%w %q (evaluation %q)", ErrKeptChanging, e.JobID, e.ID)
 		}
-		return len(evals), nil
+		return EvalOutcome{Processed: n}, nil
 	}
-	// The job kept changing: try it again later rather than spin.
-	w.logger.Warn("store kept changing under job, retrying later",
-		"job_id", queued[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
-	w.mu.Lock()
-	for _, e := range queued {
-		w.holdLocked(e, staleBackoff)
-	}
-	w.mu.Unlock()
-	return 0, nil
+	return EvalOutcome{Processed: n, Input: run.in, Results: run.res, Applied: run.out}, nil
 }
 
 // currentEvals returns the queued evaluations that still need processing,
