@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/rejoinhq/rejoin/internal/mpscan"
 	"github.com/rejoinhq/rejoin/structs"
@@ -239,22 +238,10 @@ func (f *frameConn) readValue(pending *uint64) error {
 	return nil
 }
 
-// appendN appends the next n bytes of the stream to buf. The buffer grows
-// with the bytes that actually arrive, never by a declared length alone.
+// appendN appends the next n bytes of the stream to buf (mpscan.AppendN:
+// the buffer grows with the bytes that arrive, never by a declared length).
 func (f *frameConn) appendN(n int) error {
-	for n > 0 {
-		chunk := min(n, 32<<10)
-		f.buf = slices.Grow(f.buf, chunk)
-		l := len(f.buf)
-		m, err := io.ReadFull(f.br, f.buf[l:l+chunk])
-		f.buf = f.buf[:l+m]
-		n -= m
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-	}
-	return nil
+	var err error
+	f.buf, err = mpscan.AppendN(f.buf, f.br, n)
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"slices"
 
 	"github.com/rejoinhq/rejoin/internal/mpscan"
 )
@@ -160,22 +159,10 @@ func (rr *RecordReader) scan() error {
 	return nil
 }
 
-// appendN appends the next n bytes to buf, growing it with the bytes that
-// arrive, never by a declared length alone.
+// appendN appends the next n bytes of the stream to buf (mpscan.AppendN:
+// the buffer grows with the bytes that arrive, never by a declared length).
 func (rr *RecordReader) appendN(n int) error {
-	for n > 0 {
-		chunk := min(n, 64<<10)
-		rr.buf = slices.Grow(rr.buf, chunk)
-		l := len(rr.buf)
-		m, err := io.ReadFull(rr.br, rr.buf[l:l+chunk])
-		rr.buf = rr.buf[:l+m]
-		n -= m
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-	}
-	return nil
+	var err error
+	rr.buf, err = mpscan.AppendN(rr.buf, rr.br, n)
+	return err
 }
