@@ -107,7 +107,7 @@ func TestCompute_AllocationsFollowDecisions(t *testing.T) {
 	}
 	big := testing.AllocsPerRun(5, func() { Compute(in) })
 	few := testing.AllocsPerRun(5, func() { Compute(small) })
-	if big > few+2 || big > 64 {
+	if big > few+16 || big > 64 { // -race wobbles by a few; growth with allocs would be thousands
 		t.Fatalf("Compute made %.0f allocations for 10,000 quiet allocs and %.0f for 1,000: allocations follow allocs", big, few)
 	}
 }
