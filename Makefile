@@ -20,7 +20,7 @@ build:
 ## test: every test with the race detector, then the 2,000-seed simulation
 ## sweep without it (under -race TestSeeds runs only 50 seeds).
 test:
-	$(GO) test -race -timeout 15m $(PKGS)
+	$(GO) test -race -timeout 8m $(PKGS)
 	$(GO) test -count=1 -timeout 10m -run '^TestSeeds$$' ./testutil
 
 ## test-short: quick pass without -race (for tight edit loops).
