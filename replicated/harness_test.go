@@ -137,7 +137,7 @@ func newCluster(t testing.TB, n int, rc *raft.Config) *cluster {
 		t:      t,
 		clk:    testutil.NewFakeClock(testutil.SimEpoch),
 		net:    replicated.NewInmemNetwork(),
-		events: make(chan event, 64),
+		events: make(chan event, 1024), // leadership may flap on a loaded machine
 	}
 	if rc == nil {
 		rc = testRaftConfig()
@@ -286,18 +286,25 @@ func (c *cluster) kill(s *server) {
 }
 
 func (c *cluster) shutdown() {
+	// Keep draining leadership events while servers stop, so no
+	// leadership callback blocks a raft shutdown on a full channel.
+	stopDrain, drained := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case <-c.events:
+			case <-stopDrain:
+				return
+			}
+		}
+	}()
+	defer func() { close(stopDrain); <-drained }()
 	for _, s := range c.servers {
 		if !s.dead.Load() {
 			s.dead.Store(true)
 			_ = s.rep.Shutdown()
 			s.node.Close()
-		}
-	}
-	for {
-		select {
-		case <-c.events:
-		default:
-			return
 		}
 	}
 }

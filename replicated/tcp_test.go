@@ -2,7 +2,9 @@ package replicated_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/shoenig/test/must"
@@ -48,7 +50,12 @@ func TestTCP_ForwardingOverLoopback(t *testing.T) {
 		must.NoError(t, err)
 		rep, err := replicated.New(replicated.Config{ID: raft.ServerID(fmt.Sprint(i)), Store: store,
 			Transport: n.Transport(), Router: n.Router(), Raft: testRaftConfig(),
-			OnLeader: func() { leaderCh <- i }})
+			OnLeader: func() {
+				select { // never block raft's leadership loop on a test channel
+				case leaderCh <- i:
+				default:
+				}
+			}})
 		must.NoError(t, err)
 		n.Serve(rep.LocalPeer(echoNode{id: fmt.Sprint(i)}))
 		ms = append(ms, member{n, rep})
@@ -90,17 +97,62 @@ func TestTCP_ForwardingOverLoopback(t *testing.T) {
 	must.True(t, ok)
 	must.SliceLen(t, 1, ur.Skipped)
 
-	// Client calls through the follower are served by the leader.
+	// Client calls through a follower are served by the leader. On a
+	// loaded machine leadership may move while a call is in flight, so a
+	// call counts only when the same server led before and after it and
+	// the caller was a follower throughout; anything else is retried.
+	stableLeader := func() (string, bool) {
+		_, before := ms[0].rep.Leader()
+		for _, m := range ms[1:] {
+			if _, id := m.rep.Leader(); id != before {
+				return "", false
+			}
+		}
+		return string(before), before != ""
+	}
+	forwardedVia := func(call func(follower member) string) {
+		t.Helper()
+		for attempt := 0; attempt < 50; attempt++ {
+			lead, ok := stableLeader()
+			if !ok {
+				select { // an election is under way: wait for it, or a tick
+				case <-leaderCh:
+				case <-time.After(testRaftConfig().HeartbeatTimeout):
+				}
+				continue
+			}
+			follower := ms[(int(lead[0]-'0')+1)%3]
+			served := call(follower)
+			if after, ok := stableLeader(); !ok || after != lead {
+				continue
+			}
+			must.Eq(t, lead, served)
+			return
+		}
+		t.Fatal("leadership never held still for one forwarded call")
+	}
+	forwardedVia(func(follower member) string {
+		var reply structs.NodeUpdateResponse
+		must.NoError(t, follower.rep.NodeAPI(echoNode{id: "local"}).Register(&structs.NodeRegisterRequest{Node: n}, &reply))
+		must.SliceLen(t, 1, reply.EvalIDs)
+		served, _, _ := strings.Cut(reply.EvalIDs[0], ":")
+		return served
+	})
 	api := f.rep.NodeAPI(echoNode{id: "local"})
 	var reply structs.NodeUpdateResponse
-	must.NoError(t, api.Register(&structs.NodeRegisterRequest{Node: n}, &reply))
-	must.Eq(t, []string{fmt.Sprintf("%d:n1", leader)}, reply.EvalIDs)
 	err = api.UpdateStatus(&structs.NodeUpdateStatusRequest{NodeID: "n1"}, &reply)
 	must.ErrorIs(t, err, structs.ErrPermissionDenied)
 	// A stale read stays local; a consistent one goes to the leader.
 	var allocs structs.NodeClientAllocsResponse
 	must.NoError(t, api.GetClientAllocs(&structs.NodeSpecificRequest{NodeID: "n1", QueryOptions: structs.QueryOptions{AllowStale: true}}, &allocs))
 	must.MapContainsKey(t, allocs.Allocs, "local")
-	must.NoError(t, api.GetClientAllocs(&structs.NodeSpecificRequest{NodeID: "n1"}, &allocs))
-	must.MapContainsKey(t, allocs.Allocs, fmt.Sprint(leader))
+	forwardedVia(func(follower member) string {
+		var allocs structs.NodeClientAllocsResponse
+		must.NoError(t, follower.rep.NodeAPI(echoNode{id: "local"}).GetClientAllocs(&structs.NodeSpecificRequest{NodeID: "n1"}, &allocs))
+		must.MapLen(t, 1, allocs.Allocs)
+		for served := range allocs.Allocs {
+			return served
+		}
+		return ""
+	})
 }
