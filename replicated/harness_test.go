@@ -37,9 +37,12 @@ var testHeartbeat = heartbeat.Config{
 
 func testRaftConfig() *raft.Config {
 	c := replicated.FastRaftConfig()
-	c.HeartbeatTimeout = 100 * time.Millisecond
-	c.ElectionTimeout = 100 * time.Millisecond
-	c.LeaderLeaseTimeout = 50 * time.Millisecond
+	// Short enough that a killed leader is replaced within a second, long
+	// enough that a -race run on two busy cores does not depose a healthy
+	// leader (at 100/100/50 ms CI saw leadership move mid-test).
+	c.HeartbeatTimeout = 250 * time.Millisecond
+	c.ElectionTimeout = 250 * time.Millisecond
+	c.LeaderLeaseTimeout = 250 * time.Millisecond
 	c.SnapshotThreshold = 1 << 20 // tests take snapshots themselves
 	c.SnapshotInterval = time.Hour
 	return c
