@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,8 @@ type Tracker struct {
 	sysClock  bool
 	onExpire  func([]string)
 	batchSize int
-	seed      maphash.Seed
+	seed      maphash.Seed // hashes string IDs
+	useed     [3]uint64    // hashes UUID IDs (uuidHash)
 	shards    []shard
 	shardMask uint64
 	n         atomic.Int64 // tracked nodes, summed over shards
@@ -87,6 +89,13 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		shards:    make([]shard, p),
 		shardMask: uint64(p - 1),
 	}
+	for i := range t.useed {
+		t.useed[i] = rand.Uint64() | 1
+	}
+	for i := range t.shards {
+		t.shards[i].seed = &t.useed
+		t.shards[i].min = math.MaxInt64
+	}
 	switch clk.(type) {
 	case clock.System, *clock.System:
 		t.sysClock = true
@@ -105,38 +114,102 @@ func (t *Tracker) now() int64 {
 	return int64(t.clk.Now().Sub(t.base))
 }
 
-// locate returns id's shard and tag (hash bits, never 0).
+// locate returns the shard and tag (hash bits, never 0) of an ID that is
+// not a UUID.
 func (t *Tracker) locate(id string) (*shard, uint32) {
 	h := maphash.String(t.seed, id)
 	return &t.shards[h&t.shardMask], uint32(h>>32) | 1
+}
+
+// key is a node ID as the tracker indexes it: a UUID's 16 bytes (uuid) or
+// the string's shard and tag.
+type key struct {
+	s      *shard
+	uuid   bool
+	h      uint64 // uuid: the key's hash
+	k0, k1 uint64 // uuid: the key
+	tag    uint32 // string: hash bits
+}
+
+func (t *Tracker) keyOf(id string) key {
+	if k0, k1, ok := uuidKey(id); ok && k0|k1 != 0 {
+		h := uuidHash(k0, k1, &t.useed)
+		return key{s: &t.shards[h&t.shardMask], uuid: true, h: h, k0: k0, k1: k1}
+	}
+	s, tag := t.locate(id)
+	return key{s: s, tag: tag}
+}
+
+// remove stops tracking id and reports whether it was tracked. The caller
+// holds k.s.mu.
+func (k *key) remove(id string) bool {
+	if k.uuid {
+		i, ok := k.s.ulookup(k.h, k.k0, k.k1)
+		if ok {
+			k.s.udeleteAt(i)
+		}
+		return ok
+	}
+	i, ok := k.s.lookup(k.tag, id)
+	if ok {
+		k.s.deleteAt(i)
+	}
+	return ok
+}
+
+// due returns id's deadline and whether it is tracked. The caller holds
+// k.s.mu.
+func (k *key) due(id string) (int64, bool) {
+	if k.uuid {
+		i, ok := k.s.ulookup(k.h, k.k0, k.k1)
+		if !ok {
+			return 0, false
+		}
+		return k.s.uk[i].due, true
+	}
+	i, ok := k.s.lookup(k.tag, id)
+	if !ok {
+		return 0, false
+	}
+	return k.s.recs[i].due, true
 }
 
 // Reset sets nodeID's deadline to now+ttl, tracking it if it was not, and
 // reports whether it was newly tracked. After Stop nothing expires.
 func (t *Tracker) Reset(nodeID string, ttl time.Duration) (inserted bool) {
 	due := t.now() + int64(ttl)
-	s, tag := t.locate(nodeID)
+	// lowered: the shard's deadline bound moved earlier, so the timer may
+	// have to fire earlier. A deadline that moves later (a heartbeat from a
+	// healthy node) only stores due in its record.
 	lowered := false
-	s.mu.Lock()
-	i, ok := s.lookup(tag, nodeID)
-	switch {
-	case ok:
-		r := &s.recs[i]
-		// The heap key is <= the old due, so a deadline that does not move
-		// earlier needs no heap work at all.
-		if due < r.due {
-			if p := r.pos; due < s.heapKey[p] {
-				s.heapKey[p] = due
-				s.up(int(p))
-				lowered = true
+	if k0, k1, ok := uuidKey(nodeID); ok && k0|k1 != 0 {
+		h := uuidHash(k0, k1, &t.useed)
+		s := &t.shards[h&t.shardMask]
+		s.mu.Lock()
+		if i, found := s.ulookup(h, k0, k1); found {
+			if r := &s.uk[i]; due >= r.due {
+				r.due = due
+			} else {
+				r.due = due
+				lowered = s.bound(s.umin, i, due)
 			}
+		} else {
+			lowered = s.uinsert(h, k0, k1, due)
+			inserted = true
 		}
-		r.due = due
-	default:
-		s.insert(tag, nodeID, due)
-		inserted, lowered = true, true
+		s.mu.Unlock()
+	} else {
+		s, tag := t.locate(nodeID)
+		s.mu.Lock()
+		if i, found := s.lookup(tag, nodeID); found {
+			s.recs[i].due = due
+			lowered = s.bound(s.rmin, i, due)
+		} else {
+			lowered = s.insert(tag, nodeID, due)
+			inserted = true
+		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if inserted {
 		t.n.Add(1)
 	}
@@ -149,13 +222,10 @@ func (t *Tracker) Reset(nodeID string, ttl time.Duration) (inserted bool) {
 // Remove stops tracking nodeID and reports whether it was tracked. The
 // timer is left armed: an early firing finds nothing and re-arms.
 func (t *Tracker) Remove(nodeID string) bool {
-	s, tag := t.locate(nodeID)
-	s.mu.Lock()
-	i, ok := s.lookup(tag, nodeID)
-	if ok {
-		s.deleteAt(i)
-	}
-	s.mu.Unlock()
+	k := t.keyOf(nodeID)
+	k.s.mu.Lock()
+	ok := k.remove(nodeID)
+	k.s.mu.Unlock()
 	if ok {
 		t.n.Add(-1)
 	}
@@ -173,14 +243,10 @@ func (t *Tracker) Contains(nodeID string) bool {
 
 // Deadline returns nodeID's deadline and whether it is tracked.
 func (t *Tracker) Deadline(nodeID string) (time.Time, bool) {
-	s, tag := t.locate(nodeID)
-	s.mu.Lock()
-	i, ok := s.lookup(tag, nodeID)
-	var due int64
-	if ok {
-		due = s.recs[i].due
-	}
-	s.mu.Unlock()
+	k := t.keyOf(nodeID)
+	k.s.mu.Lock()
+	due, ok := k.due(nodeID)
+	k.s.mu.Unlock()
 	if !ok {
 		return time.Time{}, false
 	}
@@ -193,7 +259,7 @@ func (t *Tracker) Clear() {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		t.n.Add(-int64(s.used))
+		t.n.Add(-int64(s.size()))
 		s.reset()
 		s.mu.Unlock()
 	}
@@ -230,6 +296,7 @@ func (t *Tracker) arm(due int64) {
 type expiredEntry struct {
 	due int64
 	id  string
+	tag uint32 // string table only: id's hash bits
 }
 
 // fire collects every node whose deadline has passed, re-keys heap entries
@@ -254,24 +321,11 @@ func (t *Tracker) fire() {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		removed := 0
-		for len(s.heapKey) > 0 && s.heapKey[0] <= now {
-			at := s.heapRef[0]
-			r := s.recs[at]
-			if r.due > now {
-				s.heapKey[0] = r.due
-				s.down(0)
-				continue
-			}
-			expired = append(expired, expiredEntry{due: r.due, id: r.id})
-			s.deleteAt(int(at))
-			removed++
-		}
-		if len(s.heapKey) > 0 && s.heapKey[0] < next {
-			next = s.heapKey[0]
-		}
+		n := len(expired)
+		expired = s.expire(now, expired)
+		next = min(next, s.min)
 		s.mu.Unlock()
-		t.n.Add(-int64(removed))
+		t.n.Add(-int64(len(expired) - n))
 	}
 	if next != math.MaxInt64 {
 		t.arm(next)
