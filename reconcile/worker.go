@@ -75,6 +75,12 @@ type Worker struct {
 	// placement candidates, re-read only when a node changed.
 	nodes   []*structs.Node
 	nodesAt uint64
+	// nodeMemo is nodeCache's memory of single nodes (see nodeCache).
+	// Protected by procMu.
+	nodeMemo nodeCache
+	// allocMemo holds allocations by job (see allocCache). Protected by
+	// procMu.
+	allocMemo allocCache
 
 	// mu protects q and lastSync. It is never held while calling the store
 	// or a hook; timer callbacks take it.
@@ -108,6 +114,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		q:        newEvalQueue(),
 		wake:     make(chan struct{}, 1),
 	}
+	w.allocMemo.fillAfter = allocMemoFill
 	if w.clock == nil {
 		w.clock = clock.System{}
 	}
@@ -356,7 +363,8 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 		if w.beforeApply != nil {
 			w.beforeApply(attempt)
 		}
-		stale, err := w.stale(snap, in, req)
+		cur := w.store.Snapshot()
+		stale, err := w.stale(snap, cur, in, req)
 		if err != nil {
 			return w.failRun(evals, err)
 		}
@@ -370,6 +378,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 			return w.failRun(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
 		}
 		out.Index = idx
+		w.allocMemo.afterWrite(cur, idx, w.store.Snapshot(), req)
 		w.forget(queued)
 		if out.Unplaced > 0 {
 			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
@@ -480,7 +489,7 @@ func (w *Worker) allNodes(snap *state.Snapshot) ([]*structs.Node, error) {
 // buildInput reads what Compute needs for job from snap.
 func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
 	ns := job.NamespacedID().Namespace
-	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
+	allocs, err := w.allocsByJob(snap, ns, job.ID)
 	if err != nil {
 		return Input{}, err
 	}
@@ -497,11 +506,12 @@ func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID strin
 		return in, nil
 	}
 	in.Nodes = make(map[string]*structs.Node)
+	w.nodeMemo.reset(snap.Index(state.TableNodes))
 	for _, a := range allocs {
 		if _, ok := in.Nodes[a.NodeID]; ok {
 			continue
 		}
-		n, err := snap.NodeByID(nil, a.NodeID)
+		n, err := w.nodeByID(snap, a.NodeID)
 		if err != nil {
 			return Input{}, err
 		}
@@ -611,13 +621,12 @@ func (w *Worker) wait(ctx context.Context, bs blockingStore) {
 }
 
 // stale reports whether the job's part of the store changed between snap
-// (which in was read from) and now: the job, its allocations, the nodes
+// (which in was read from) and cur, taken just before the write: the job, its allocations, the nodes
 // they are on, or the nodes the plan places on (for system jobs, any
 // node). Then the decisions may be wrong and the job is re-run. The
 // check and the write are two steps, so a write landing between them is not
 // seen; it is caught by the evaluation that write creates.
-func (w *Worker) stale(snap *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
-	cur := w.store.Snapshot()
+func (w *Worker) stale(snap, cur *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
 	if cur.LatestIndex() == snap.LatestIndex() {
 		return false, nil
 	}
