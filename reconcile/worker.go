@@ -78,9 +78,6 @@ type Worker struct {
 	// nodeMemo is nodeCache's memory of single nodes (see nodeCache).
 	// Protected by procMu.
 	nodeMemo nodeCache
-	// allocMemo holds allocations by job (see allocCache). Protected by
-	// procMu.
-	allocMemo allocCache
 
 	// mu protects q and lastSync. It is never held while calling the store
 	// or a hook; timer callbacks take it.
@@ -114,7 +111,6 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		q:        newEvalQueue(),
 		wake:     make(chan struct{}, 1),
 	}
-	w.allocMemo.fillAfter = allocMemoFill
 	if w.clock == nil {
 		w.clock = clock.System{}
 	}
@@ -378,7 +374,6 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 			return w.failRun(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
 		}
 		out.Index = idx
-		w.allocMemo.afterWrite(cur, idx, w.store.Snapshot(), req)
 		w.forget(queued)
 		if out.Unplaced > 0 {
 			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
@@ -489,7 +484,7 @@ func (w *Worker) allNodes(snap *state.Snapshot) ([]*structs.Node, error) {
 // buildInput reads what Compute needs for job from snap.
 func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
 	ns := job.NamespacedID().Namespace
-	allocs, err := w.allocsByJob(snap, ns, job.ID)
+	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
 	if err != nil {
 		return Input{}, err
 	}
