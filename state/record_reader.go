@@ -74,7 +74,16 @@ func (rr *RecordReader) ReadValue() ([]byte, error) {
 		rr.buf = nil // a rare big record does not pin its memory
 	}
 	rr.buf = rr.buf[:0]
-	err := rr.scan()
+	var err error
+	if n := rr.scanBuffered(); n > 0 {
+		// Whole value already buffered: one copy instead of a read per
+		// header.
+		w, _ := rr.br.Peek(n)
+		rr.buf = append(rr.buf, w...)
+		rr.br.Discard(n)
+	} else {
+		err = rr.scan()
+	}
 	rr.offset += int64(len(rr.buf))
 	if rr.hash != nil {
 		if rr.hasTyp {
@@ -165,4 +174,48 @@ func (rr *RecordReader) appendN(n int) error {
 	var err error
 	rr.buf, err = mpscan.AppendN(rr.buf, rr.br, n)
 	return err
+}
+
+// scanBuffered measures one msgpack value in the bytes the bufio.Reader
+// already holds, without consuming them, and returns its size; 0 when the
+// value does not end within them or is not one scan would accept (an
+// invalid byte, over the limit): scan then reads it the slow way and gives
+// the same bytes or the same error. Headers are walked as scan walks them.
+func (rr *RecordReader) scanBuffered() int {
+	w, _ := rr.br.Peek(rr.br.Buffered())
+	if uint64(len(w)) > rr.limit {
+		w = w[:rr.limit]
+	}
+	i := 0
+	pending := uint64(1)
+	for pending > 0 {
+		if i >= len(w) {
+			return 0
+		}
+		b := w[i]
+		i++
+		pending--
+		h, ok := mpscan.Classify(b)
+		if !ok {
+			return 0
+		}
+		var n uint64
+		if h.LenBytes > 0 {
+			if h.LenBytes > len(w)-i {
+				return 0
+			}
+			n = mpscan.Length(w[i : i+h.LenBytes])
+			i += h.LenBytes
+		}
+		skip, nested := h.Sized(n)
+		if skip > uint64(len(w)-i) {
+			return 0
+		}
+		i += int(skip)
+		pending += nested
+		if pending > uint64(len(w)-i) {
+			return 0 // each pending value takes at least one byte
+		}
+	}
+	return i
 }
