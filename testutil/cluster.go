@@ -70,6 +70,12 @@ type SimConfig struct {
 	CommandSink func(index uint64, t structs.MessageType, payload []byte)
 	// Hooks break the server on purpose (tests of the checker).
 	Hooks Hooks
+	// TCP sends every client call over the real RPC transport: an
+	// rpc.Server on 127.0.0.1 in front of the server's rpc.Node, reached
+	// through rpc.Clients (msgpack over TCP). Time stays simulated and the
+	// calls stay in the simulation's order, so a seed replays exactly.
+	// Close the Sim to release the port.
+	TCP bool
 }
 
 // Hooks are test-only faults injected into the server to prove the
@@ -159,6 +165,7 @@ type Sim struct {
 	hb     HeartbeatService
 	errLog serverLog
 	rpc    *rpc.Node
+	tcp    *simTCP // nil: clients call rpc in process
 	worker evalWorker
 	net    *Network
 
@@ -256,6 +263,11 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		return nil, err
 	}
 	s.rpc = node
+	if cfg.TCP {
+		if s.tcp, err = startTCP(node, min(cfg.Nodes, tcpConns)); err != nil {
+			return nil, err
+		}
+	}
 	wc := reconcile.WorkerConfig{
 		Store: hookedStore{Store: store, mutate: cfg.Hooks.MutatePlan},
 		Clock: clk, Logger: logger, NewID: s.newID, OnResult: cfg.OnResult,
@@ -277,7 +289,10 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	for i := range s.clients {
 		id := NodeName(i)
 		c := &SimClient{ID: id, Secret: "secret-" + id, sim: s, Chaos: true,
-			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1)), allocs: map[string]*localAlloc{}}
+			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1)), allocs: map[string]*localAlloc{}, api: node}
+		if s.tcp != nil {
+			c.api = s.tcp.client(i)
+		}
 		s.clients[i] = c
 		c.Start()
 	}
@@ -290,6 +305,17 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		clk.AfterFunc(ev.At, func() { s.exec(ev) })
 	}
 	return s, nil
+}
+
+// Close releases what the simulation holds outside memory: the TCP
+// transport's port and connections (see SimConfig.TCP). Idempotent.
+func (s *Sim) Close() error {
+	if s.tcp == nil {
+		return nil
+	}
+	err := s.tcp.close()
+	s.tcp = nil
+	return err
 }
 
 func (s *Sim) newID() string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rejoinhq/rejoin/heartbeat"
+	"github.com/rejoinhq/rejoin/rpc"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
@@ -60,6 +61,9 @@ type SimClient struct {
 	ID, Secret string
 	sim        *Sim
 	rng        *rand.Rand
+	// api is how the client's calls reach the server once the simulated
+	// network delivers them: the rpc.Node itself, or a TCP rpc.Client.
+	api rpc.NodeAPI
 
 	up  bool
 	gen uint64 // incarnation: callbacks of an older one do nothing

@@ -13,7 +13,7 @@ import (
 
 func (s *Sim) srvRegister(c *SimClient) (*structs.NodeUpdateResponse, error) {
 	var resp structs.NodeUpdateResponse
-	err := s.rpc.Register(&structs.NodeRegisterRequest{
+	err := c.api.Register(&structs.NodeRegisterRequest{
 		Node: &structs.Node{ID: c.ID, SecretID: c.Secret, Name: c.ID, Datacenter: "dc1", NodePool: "default",
 			SchedulingEligibility: structs.NodeSchedulingEligible},
 		UpdatedAt: s.clk.Now().UnixNano(),
@@ -30,14 +30,14 @@ func (s *Sim) srvRegister(c *SimClient) (*structs.NodeUpdateResponse, error) {
 func (s *Sim) srvHeartbeat(c *SimClient) (resp *structs.NodeUpdateResponse, allocs []*serverAlloc, changed bool, err error) {
 	s.stats.Heartbeats++
 	resp = &structs.NodeUpdateResponse{}
-	err = s.rpc.UpdateStatus(&structs.NodeUpdateStatusRequest{
+	err = c.api.UpdateStatus(&structs.NodeUpdateStatusRequest{
 		NodeID: c.ID, SecretID: c.Secret, Status: structs.NodeStatusReady,
 	}, resp)
 	if err != nil || (c.pulledAt == s.allocIdx && c.pulledAt != 0) {
 		return resp, nil, false, err
 	}
 	var list structs.NodeClientAllocsResponse
-	if err := s.rpc.GetClientAllocs(&structs.NodeSpecificRequest{NodeID: c.ID, SecretID: c.Secret}, &list); err != nil {
+	if err := c.api.GetClientAllocs(&structs.NodeSpecificRequest{NodeID: c.ID, SecretID: c.Secret}, &list); err != nil {
 		return resp, nil, false, err
 	}
 	c.pulledAt = s.allocIdx
@@ -76,7 +76,7 @@ func (s *Sim) srvUpdateAlloc(c *SimClient, allocs []*structs.Allocation) (*struc
 		s.setNodeStatus(c.ID, structs.NodeStatusReady)
 	}
 	var resp structs.AllocUpdateResponse
-	err := s.rpc.UpdateAlloc(&structs.AllocUpdateRequest{NodeID: c.ID, SecretID: c.Secret, Alloc: allocs}, &resp)
+	err := c.api.UpdateAlloc(&structs.AllocUpdateRequest{NodeID: c.ID, SecretID: c.Secret, Alloc: allocs}, &resp)
 	if broken {
 		s.setNodeStatus(c.ID, status)
 	}
