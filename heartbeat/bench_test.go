@@ -189,16 +189,18 @@ func BenchmarkReset(b *testing.B) {
 	for _, src := range idSources {
 		for _, o := range resetOrders {
 			for i, d := range designs {
+				fresh := src == "ids=fresh"
 				b.Run(src+"/"+o.name+"/"+d.name, func(b *testing.B) {
 					r := filled(b, i)
 					var buf [36]byte
 					b.ReportAllocs()
 					b.ResetTimer()
 					for n := 0; n < b.N; n++ {
-						k := o.next(n)
-						id := ids[k]
-						if src == "ids=fresh" {
+						var id string
+						if k := o.next(n); fresh {
 							id = freshID(&buf, k)
+						} else {
+							id = ids[k]
 						}
 						if r.Reset(id, time.Hour) {
 							b.Fatalf("%s was not tracked", id)
@@ -216,6 +218,7 @@ func BenchmarkResetParallel(b *testing.B) {
 	for _, src := range idSources {
 		for _, o := range resetOrders {
 			for i, d := range designs {
+				fresh := src == "ids=fresh"
 				b.Run(src+"/"+o.name+"/"+d.name, func(b *testing.B) {
 					r := filled(b, i)
 					var seq atomic.Int64
@@ -225,10 +228,11 @@ func BenchmarkResetParallel(b *testing.B) {
 						var buf [36]byte
 						n := int(seq.Add(1)) * 104729
 						for pb.Next() {
-							k := o.next(n)
-							id := ids[k]
-							if src == "ids=fresh" {
+							var id string
+							if k := o.next(n); fresh {
 								id = freshID(&buf, k)
+							} else {
+								id = ids[k]
 							}
 							if r.Reset(id, time.Hour) {
 								panic(id + " was not tracked")

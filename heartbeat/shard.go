@@ -289,7 +289,7 @@ func (s *shard) expire(now int64, out []expiredEntry) []expiredEntry {
 	for _, r := range uDue {
 		i, _ := s.ulookup(uuidHash(r.k0, r.k1, s.seed), r.k0, r.k1)
 		s.udeleteAt(i)
-		out = append(out, expiredEntry{due: r.due, id: uuidString(r.k0, r.k1)})
+		out = append(out, expiredEntry{due: r.due, k0: r.k0, k1: r.k1, uuid: true})
 	}
 	for _, e := range out[first : len(out)-len(uDue)] {
 		i, _ := s.lookup(e.tag, e.id)

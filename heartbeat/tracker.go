@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rejoinhq/rejoin/clock"
 )
@@ -293,10 +294,35 @@ func (t *Tracker) arm(due int64) {
 	t.timer.Reset(d)
 }
 
+// expiredEntry is one expired node. A UUID ID is kept as its key until the
+// batch is delivered: sorting by key is sorting by ID, without formatting
+// or comparing strings.
 type expiredEntry struct {
-	due int64
-	id  string
-	tag uint32 // string table only: id's hash bits
+	due    int64
+	k0, k1 uint64 // uuid: the key
+	id     string // string table: the ID (and, once formatted, a UUID's)
+	uuid   bool
+	tag    uint32 // string table: id's hash bits
+}
+
+// cmpExpired orders by deadline, then ID. Keys order as their strings do,
+// so two UUIDs compare by key; anything else compares strings (fire formats
+// every UUID first when the batch mixes kinds).
+func cmpExpired(a, b expiredEntry) int {
+	if c := cmp.Compare(a.due, b.due); c != 0 {
+		return c
+	}
+	if a.uuid && b.uuid {
+		return cmpKey(a.k0, a.k1, b.k0, b.k1)
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+func cmpKey(a0, a1, b0, b1 uint64) int {
+	if c := cmp.Compare(a0, b0); c != 0 {
+		return c
+	}
+	return cmp.Compare(a1, b1)
 }
 
 // fire collects every node whose deadline has passed, re-keys heap entries
@@ -333,22 +359,48 @@ func (t *Tracker) fire() {
 	if len(expired) == 0 || t.onExpire == nil {
 		return
 	}
-	slices.SortFunc(expired, func(a, b expiredEntry) int {
-		if c := cmp.Compare(a.due, b.due); c != 0 {
-			return c
+	mixed := false
+	for i := range expired {
+		mixed = mixed || !expired[i].uuid
+	}
+	if mixed {
+		for i := range expired {
+			if e := &expired[i]; e.uuid {
+				e.id = uuidString(e.k0, e.k1)
+			}
 		}
-		return cmp.Compare(a.id, b.id)
-	})
+	}
+	slices.SortFunc(expired, cmpExpired)
 	size := t.batchSize
 	if size <= 0 {
 		size = len(expired)
 	}
 	for start := 0; start < len(expired); start += size {
-		end := min(start+size, len(expired))
-		batch := make([]string, end-start)
-		for i := range batch {
-			batch[i] = expired[start+i].id
-		}
+		batch := batchIDs(expired[start:min(start+size, len(expired))])
 		t.onExpire(batch)
 	}
+}
+
+// batchIDs returns the IDs of es. The UUIDs not formatted yet share one
+// allocation: the batch is the callback's to keep, and this is a million
+// small allocations fewer when a large fleet expires at once.
+func batchIDs(es []expiredEntry) []string {
+	ids := make([]string, len(es))
+	n := 0
+	for _, e := range es {
+		if e.uuid && e.id == "" {
+			n++
+		}
+	}
+	text := make([]byte, 0, n*36)
+	for i, e := range es {
+		if !e.uuid || e.id != "" {
+			ids[i] = e.id
+			continue
+		}
+		start := len(text)
+		text = appendUUID(text, e.k0, e.k1)
+		ids[i] = unsafe.String(&text[start], 36) // text is never written again
+	}
+	return ids
 }

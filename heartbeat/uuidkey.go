@@ -16,8 +16,9 @@ const (
 	high8 = 0x8080808080808080
 )
 
-// uuidKey parses canonical lowercase UUID text into two words. ok is false
-// for any other string.
+// uuidKey parses canonical lowercase UUID text into two words: the
+// numeric value of its first and last 16 hex digits, so (k0, k1) order is
+// the strings' order. ok is false for any other string.
 func uuidKey(s string) (k0, k1 uint64, ok bool) {
 	if len(s) != 36 {
 		return 0, 0, false
@@ -38,17 +39,22 @@ func uuidKey(s string) (k0, k1 uint64, ok bool) {
 
 // uuidString is the inverse of uuidKey.
 func uuidString(k0, k1 uint64) string {
+	return string(appendUUID(make([]byte, 0, 36), k0, k1))
+}
+
+// appendUUID appends uuidString(k0, k1) to b.
+func appendUUID(b []byte, k0, k1 uint64) []byte {
 	var buf [36]byte
 	put64(buf[0:8], unhex8(uint32(k0>>32)))
-	b := unhex8(uint32(k0))
-	put32(buf[9:13], uint32(b))
-	put32(buf[14:18], uint32(b>>32))
-	c := unhex8(uint32(k1 >> 32))
-	put32(buf[19:23], uint32(c))
-	put32(buf[24:28], uint32(c>>32))
+	x := unhex8(uint32(k0))
+	put32(buf[9:13], uint32(x))
+	put32(buf[14:18], uint32(x>>32))
+	x = unhex8(uint32(k1 >> 32))
+	put32(buf[19:23], uint32(x))
+	put32(buf[24:28], uint32(x>>32))
 	put64(buf[28:36], unhex8(uint32(k1)))
 	buf[8], buf[13], buf[18], buf[23] = '-', '-', '-', '-'
-	return string(buf[:])
+	return append(b, buf[:]...)
 }
 
 // uuidHash mixes a key with the tracker's seeds (two rounds of the
@@ -64,9 +70,9 @@ func mix64(a, b uint64) uint64 {
 }
 
 // hex8 converts eight lowercase hex digits (little-endian in x: the first
-// character in the low byte) into 32 bits, all bytes at once. The packing is
-// arbitrary but fixed; unhex8 inverts it. ok is false unless every byte is
-// in [0-9a-f].
+// character in the low byte) into their 32-bit value, all bytes at once; ok
+// is false unless every byte is in [0-9a-f]. The value keeps the text's
+// order, so keys compare as their strings do.
 func hex8(x uint64) (uint32, bool) {
 	if x&high8 != 0 {
 		return 0, false
@@ -86,12 +92,12 @@ func hex8(x uint64) (uint32, bool) {
 	v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
 	v = (v | v>>8) & 0x0000ffff0000ffff
 	v = (v | v>>16) & 0xffffffff
-	return uint32(v), true
+	return bits.ReverseBytes32(uint32(v)), true
 }
 
 // unhex8 is the inverse of hex8: eight lowercase hex digits, little-endian.
 func unhex8(u uint32) uint64 {
-	t := uint64(u)
+	t := uint64(bits.ReverseBytes32(u))
 	t = (t | t<<16) & 0x0000ffff0000ffff
 	t = (t | t<<8) & 0x00ff00ff00ff00ff
 	v := (t>>4)&0x000f000f000f000f | (t<<8)&0x0f000f000f000f00

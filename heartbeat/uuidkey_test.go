@@ -52,6 +52,16 @@ func TestUUIDKey_RoundTrip(t *testing.T) {
 		must.True(t, ok, must.Sprint(s))
 		must.Eq(t, s, uuidString(k0, k1))
 	}
+	// The key is the text's value: its order is the strings' order.
+	k0, k1, _ := uuidKey("01234567-89ab-cdef-0123-456789abcdef")
+	must.Eq(t, [2]uint64{0x0123456789abcdef, 0x0123456789abcdef}, [2]uint64{k0, k1})
+	for range 20000 {
+		a := uuidString(r.Uint64()>>r.IntN(64), r.Uint64()>>r.IntN(64))
+		b := uuidString(r.Uint64()>>r.IntN(64), r.Uint64()>>r.IntN(64))
+		a0, a1, _ := uuidKey(a)
+		b0, b1, _ := uuidKey(b)
+		must.Eq(t, strings.Compare(a, b), cmpKey(a0, a1, b0, b1), must.Sprint(a, " ", b))
+	}
 	// Distinct strings give distinct keys: the key is a bijection.
 	a0, a1, _ := uuidKey("01234567-89ab-cdef-0123-456789abcdef")
 	b0, b1, _ := uuidKey("01234567-89ab-cdef-0123-456789abcdee")
