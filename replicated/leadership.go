@@ -42,7 +42,7 @@ func (r *Replica) monitor(notify <-chan bool) {
 func (r *Replica) lead(stop, done chan struct{}) {
 	defer close(done)
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		err := r.raft.Barrier(r.cfg.BarrierTimeout).Error()
+		err := r.await(r.raft.Barrier(r.cfg.BarrierTimeout))
 		if err == nil {
 			break
 		}

@@ -184,7 +184,7 @@ func (r *Replica) waitApplied(index uint64, deadline time.Time) {
 // what a forwarded write runs on the leader.
 func (r *Replica) ApplyLocal(entry []byte, timeout time.Duration) (uint64, any, error) {
 	f := r.raft.Apply(entry, timeout)
-	if err := f.Error(); err != nil {
+	if err := r.await(f); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			addr, id := r.raft.LeaderWithID()
@@ -211,4 +211,26 @@ func (r *Replica) Shutdown() error {
 		<-r.monitorDone
 	})
 	return err
+}
+
+// await waits for a raft future, or for this replica's shutdown. raft
+// never answers a future whose entry was committed but not yet applied
+// when raft shut down (it sits in the FSM's queue), so waiting on the
+// future alone could block a caller forever. After a shutdown the waiting
+// goroutine stays parked on such a future; there is at most one per call
+// in flight at the time.
+func (r *Replica) await(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-r.shutdownCh:
+		select { // prefer an answer that is already there
+		case err := <-done:
+			return err
+		default:
+			return raft.ErrRaftShutdown
+		}
+	}
 }
