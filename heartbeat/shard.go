@@ -255,24 +255,23 @@ func (s *shard) deleteAt(i int) {
 	s.used--
 }
 
-// expire removes every record due at or before now, appends them to out
-// and makes the block bounds it passed exact. A block whose bound has not
+// expire removes every record due at or before now, adds them to x and
+// makes the block bounds it passed exact. A block whose bound has not
 // passed is not read.
-func (s *shard) expire(now int64, out []expiredEntry) []expiredEntry {
+func (s *shard) expire(now int64, x *expired) {
 	if s.min > now {
-		return out
+		return
 	}
-	first := len(out)
 	// Collect first, delete after: a deletion shifts records backwards,
 	// possibly into a block already scanned.
-	var uDue []urec
+	ufirst, sfirst := len(x.u), len(x.s)
 	for b, m := range s.umin {
 		if m > now {
 			continue
 		}
 		for _, r := range s.uk[b<<blockShift : min((b+1)<<blockShift, len(s.uk))] {
 			if r.k0|r.k1 != 0 && r.due <= now {
-				uDue = append(uDue, r)
+				x.u = append(x.u, r)
 			}
 		}
 	}
@@ -282,17 +281,16 @@ func (s *shard) expire(now int64, out []expiredEntry) []expiredEntry {
 		}
 		for _, r := range s.recs[b<<blockShift : min((b+1)<<blockShift, len(s.recs))] {
 			if r.tag != 0 && r.due <= now {
-				out = append(out, expiredEntry{due: r.due, id: r.id, tag: r.tag})
+				x.s = append(x.s, r)
 			}
 		}
 	}
-	for _, r := range uDue {
+	for _, r := range x.u[ufirst:] {
 		i, _ := s.ulookup(uuidHash(r.k0, r.k1, s.seed), r.k0, r.k1)
 		s.udeleteAt(i)
-		out = append(out, expiredEntry{due: r.due, k0: r.k0, k1: r.k1, uuid: true})
 	}
-	for _, e := range out[first : len(out)-len(uDue)] {
-		i, _ := s.lookup(e.tag, e.id)
+	for _, r := range x.s[sfirst:] {
+		i, _ := s.lookup(r.tag, r.id)
 		s.deleteAt(i)
 	}
 	// Every record left is due after now, and every block it may have
@@ -323,7 +321,6 @@ func (s *shard) expire(now int64, out []expiredEntry) []expiredEntry {
 		}
 		s.min = min(s.min, m)
 	}
-	return out
 }
 
 // size is the number of records in the shard.

@@ -1,15 +1,12 @@
 package heartbeat
 
 import (
-	"cmp"
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/rejoinhq/rejoin/clock"
 )
@@ -34,10 +31,12 @@ type TrackerConfig struct {
 // Tracker tracks one deadline per node for very many nodes with one timer.
 //
 // Nodes are spread over shards by the hash of their ID; each shard has its
-// own lock, index and heap, so resets of different nodes rarely contend. One
-// clock timer is armed for the earliest deadline of all shards; a Reset arms
-// it only when it creates a deadline earlier than the armed one, and a
-// deadline that moves later is noticed lazily when the timer fires.
+// own lock, tables and per-block deadline bounds, so resets of different
+// nodes rarely contend. An ID in canonical lowercase UUID form (Nomad's node
+// IDs) is kept as 16 bytes inside its record; any other ID as a string. One
+// clock timer is armed for the earliest bound of all shards; a Reset arms it
+// only when it lowers a shard's bound below the armed time, and a deadline
+// that moves later is noticed lazily when the timer fires.
 type Tracker struct {
 	clk  clock.Clock
 	base time.Time // deadlines are nanoseconds since base
@@ -294,37 +293,6 @@ func (t *Tracker) arm(due int64) {
 	t.timer.Reset(d)
 }
 
-// expiredEntry is one expired node. A UUID ID is kept as its key until the
-// batch is delivered: sorting by key is sorting by ID, without formatting
-// or comparing strings.
-type expiredEntry struct {
-	due    int64
-	k0, k1 uint64 // uuid: the key
-	id     string // string table: the ID (and, once formatted, a UUID's)
-	uuid   bool
-	tag    uint32 // string table: id's hash bits
-}
-
-// cmpExpired orders by deadline, then ID. Keys order as their strings do,
-// so two UUIDs compare by key; anything else compares strings (fire formats
-// every UUID first when the batch mixes kinds).
-func cmpExpired(a, b expiredEntry) int {
-	if c := cmp.Compare(a.due, b.due); c != 0 {
-		return c
-	}
-	if a.uuid && b.uuid {
-		return cmpKey(a.k0, a.k1, b.k0, b.k1)
-	}
-	return cmp.Compare(a.id, b.id)
-}
-
-func cmpKey(a0, a1, b0, b1 uint64) int {
-	if c := cmp.Compare(a0, b0); c != 0 {
-		return c
-	}
-	return cmp.Compare(a1, b1)
-}
-
 // fire collects every node whose deadline has passed, re-keys heap entries
 // whose deadline moved later, re-arms the timer for the earliest remaining
 // deadline and delivers the expired IDs.
@@ -343,64 +311,28 @@ func (t *Tracker) fire() {
 
 	now := t.now()
 	next := int64(math.MaxInt64)
-	var expired []expiredEntry
+	var x expired
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		n := len(expired)
-		expired = s.expire(now, expired)
+		n := x.len()
+		s.expire(now, &x)
 		next = min(next, s.min)
 		s.mu.Unlock()
-		t.n.Add(-int64(len(expired) - n))
+		t.n.Add(-int64(x.len() - n))
 	}
 	if next != math.MaxInt64 {
 		t.arm(next)
 	}
-	if len(expired) == 0 || t.onExpire == nil {
+	if x.len() == 0 || t.onExpire == nil {
 		return
 	}
-	mixed := false
-	for i := range expired {
-		mixed = mixed || !expired[i].uuid
-	}
-	if mixed {
-		for i := range expired {
-			if e := &expired[i]; e.uuid {
-				e.id = uuidString(e.k0, e.k1)
-			}
-		}
-	}
-	slices.SortFunc(expired, cmpExpired)
+	x.sort()
 	size := t.batchSize
 	if size <= 0 {
-		size = len(expired)
+		size = x.len()
 	}
-	for start := 0; start < len(expired); start += size {
-		batch := batchIDs(expired[start:min(start+size, len(expired))])
-		t.onExpire(batch)
+	for x.len() > 0 {
+		t.onExpire(x.next(size))
 	}
-}
-
-// batchIDs returns the IDs of es. The UUIDs not formatted yet share one
-// allocation: the batch is the callback's to keep, and this is a million
-// small allocations fewer when a large fleet expires at once.
-func batchIDs(es []expiredEntry) []string {
-	ids := make([]string, len(es))
-	n := 0
-	for _, e := range es {
-		if e.uuid && e.id == "" {
-			n++
-		}
-	}
-	text := make([]byte, 0, n*36)
-	for i, e := range es {
-		if !e.uuid || e.id != "" {
-			ids[i] = e.id
-			continue
-		}
-		start := len(text)
-		text = appendUUID(text, e.k0, e.k1)
-		ids[i] = unsafe.String(&text[start], 36) // text is never written again
-	}
-	return ids
 }
