@@ -62,8 +62,8 @@ type record struct {
 
 const (
 	minTableSize = 16
-	maxLoadNum   = 4 // grow when used exceeds 4/5 of the table
-	maxLoadDen   = 5
+	maxLoadNum   = 7 // grow when used exceeds 7/8 of the table
+	maxLoadDen   = 8
 	blockShift   = 6 // 64 slots share one deadline bound
 )
 
