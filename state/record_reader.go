@@ -187,14 +187,28 @@ func (rr *RecordReader) scanBuffered() int {
 		w = w[:rr.limit]
 	}
 	i := 0
-	pending := uint64(1)
-	for pending > 0 {
+	// Every iteration consumes a byte of w, so the loop ends within it
+	// however many values the headers declare.
+	for pending := uint64(1); pending > 0; pending-- {
 		if i >= len(w) {
 			return 0
 		}
 		b := w[i]
 		i++
-		pending--
+		// The common one-byte headers first, without Classify.
+		switch {
+		case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
+			continue
+		case b&0xe0 == 0xa0: // fixstr
+			i += int(b & 0x1f)
+			continue
+		case b&0xf0 == 0x80: // fixmap
+			pending += 2 * uint64(b&0x0f)
+			continue
+		case b&0xf0 == 0x90: // fixarray
+			pending += uint64(b & 0x0f)
+			continue
+		}
 		h, ok := mpscan.Classify(b)
 		if !ok {
 			return 0
@@ -213,9 +227,9 @@ func (rr *RecordReader) scanBuffered() int {
 		}
 		i += int(skip)
 		pending += nested
-		if pending > uint64(len(w)-i) {
-			return 0 // each pending value takes at least one byte
-		}
+	}
+	if i > len(w) { // a fixstr ran past the window
+		return 0
 	}
 	return i
 }
