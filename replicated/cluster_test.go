@@ -142,11 +142,15 @@ func TestCluster_LeaderKilledMidReconnectStorm(t *testing.T) {
 		}
 		return true
 	}
-	for i := 0; i < 20 && !disconnected(); i++ {
+	// About 30 s of fake time normally; a leadership change on a busy
+	// machine re-arms every node with the failover TTL, so allow for two.
+	for i := 0; i < 150 && !disconnected(); i++ {
 		c.round(clients, nil)
 		c.clk.Advance(5 * time.Second) // expiries write through raft here
 	}
 	must.True(t, disconnected())
+	first = c.leader()
+	must.NotNil(t, first)
 	first.processEvals() // allocs unknown, replacements placed
 	c.round(clients, nil)
 	c.barrier()
