@@ -80,6 +80,8 @@ type snapshotReader struct {
 	dec    *codec.Decoder
 	counts map[string]uint64
 	start  int64 // offset of the current record
+	// allocs decodes alloc records, sharing their repeated strings.
+	allocs structs.AllocationDecoder
 }
 
 func corrupt(off int64, err error, format string, args ...any) error {
@@ -296,7 +298,7 @@ func (sr *snapshotReader) record(t byte, v []byte) (decodedRecord, error) {
 	if t == recAlloc {
 		// The hot record: a hand-written decoder that falls back to the
 		// codec for anything unusual (same result, same errors).
-		a, err := structs.DecodeAllocation(v)
+		a, err := sr.allocs.Decode(v)
 		if err != nil {
 			return decodedRecord{}, corrupt(sr.start, err, "record")
 		}

@@ -20,7 +20,27 @@ import (
 // optimisation, never a second dialect. FuzzDecodeAllocation compares the
 // two on arbitrary input.
 func DecodeAllocation(b []byte) (*Allocation, error) {
-	d := fastDecoder{b: b}
+	return new(AllocationDecoder).Decode(b)
+}
+
+// AllocationDecoder is DecodeAllocation for a stream of allocations: it
+// shares the strings that repeat from one allocation to the next (node,
+// job, eval IDs, namespace, statuses), so a million restored allocations
+// carry one copy of each instead of a million, and decoding allocates a
+// third less. The result is the same as DecodeAllocation's. The zero value
+// is ready to use; not safe for concurrent use.
+type AllocationDecoder struct {
+	strs map[string]string
+}
+
+// maxSharedStrings bounds the decoder's table: past it, new strings are
+// allocated per allocation again (a table of every alloc ID would cost
+// more than it saves).
+const maxSharedStrings = 1 << 16
+
+// Decode decodes one msgpack-encoded Allocation; see DecodeAllocation.
+func (ad *AllocationDecoder) Decode(b []byte) (*Allocation, error) {
+	d := fastDecoder{b: b, shared: ad}
 	if a := d.allocation(); !d.bad {
 		return a, nil
 	}
@@ -35,9 +55,10 @@ func DecodeAllocation(b []byte) (*Allocation, error) {
 // discards what was decoded and falls back to the reflective codec, so
 // methods only need to stop doing harm once bad is set, not to unwind.
 type fastDecoder struct {
-	b   []byte
-	i   int
-	bad bool
+	b      []byte
+	i      int
+	bad    bool
+	shared *AllocationDecoder // nil: no string sharing
 }
 
 func (d *fastDecoder) fail() { d.bad = true }
@@ -145,6 +166,29 @@ func (d *fastDecoder) str() string {
 		return ""
 	}
 	return string(d.rawBytes())
+}
+
+// sharedStr reads a string that often repeats across allocations, and
+// returns the decoder's copy of it.
+func (d *fastDecoder) sharedStr() string {
+	if d.isNil() {
+		return ""
+	}
+	b := d.rawBytes()
+	if d.shared == nil || d.bad {
+		return string(b)
+	}
+	if s, ok := d.shared.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.shared.strs == nil {
+		d.shared.strs = make(map[string]string)
+	}
+	if len(d.shared.strs) < maxSharedStrings {
+		d.shared.strs[s] = s
+	}
+	return s
 }
 
 // uint reads an unsigned integer in a uint format (or a positive fixint).
@@ -305,37 +349,37 @@ func (d *fastDecoder) allocation() *Allocation {
 			a.ID = d.str()
 			return 0, true
 		case "Namespace":
-			a.Namespace = d.str()
+			a.Namespace = d.sharedStr()
 			return 1, true
 		case "EvalID":
-			a.EvalID = d.str()
+			a.EvalID = d.sharedStr()
 			return 2, true
 		case "Name":
 			a.Name = d.str()
 			return 3, true
 		case "NodeID":
-			a.NodeID = d.str()
+			a.NodeID = d.sharedStr()
 			return 4, true
 		case "JobID":
-			a.JobID = d.str()
+			a.JobID = d.sharedStr()
 			return 5, true
 		case "JobVersion":
 			a.JobVersion = d.uint()
 			return 6, true
 		case "TaskGroup":
-			a.TaskGroup = d.str()
+			a.TaskGroup = d.sharedStr()
 			return 7, true
 		case "DesiredStatus":
-			a.DesiredStatus = d.str()
+			a.DesiredStatus = d.sharedStr()
 			return 8, true
 		case "DesiredDescription":
-			a.DesiredDescription = d.str()
+			a.DesiredDescription = d.sharedStr()
 			return 9, true
 		case "ClientStatus":
-			a.ClientStatus = d.str()
+			a.ClientStatus = d.sharedStr()
 			return 10, true
 		case "ClientDescription":
-			a.ClientDescription = d.str()
+			a.ClientDescription = d.sharedStr()
 			return 11, true
 		case "AllocStates":
 			a.AllocStates = d.allocStates()
@@ -347,7 +391,7 @@ func (d *fastDecoder) allocation() *Allocation {
 			a.NextAllocation = d.str()
 			return 14, true
 		case "FollowupEvalID":
-			a.FollowupEvalID = d.str()
+			a.FollowupEvalID = d.sharedStr()
 			return 15, true
 		case "Metrics":
 			a.Metrics = d.allocMetric()
@@ -426,7 +470,7 @@ func (d *fastDecoder) allocStates() []*AllocState {
 				s.Field = AllocStateField(v)
 				return 0, true
 			case "Value":
-				s.Value = d.str()
+				s.Value = d.sharedStr()
 				return 1, true
 			case "Time":
 				s.Time = d.time()

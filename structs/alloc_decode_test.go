@@ -3,10 +3,12 @@ package structs
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/shoenig/test/must"
@@ -48,7 +50,43 @@ func decodeBoth(t *testing.T, b []byte) *Allocation {
 	if !reflect.DeepEqual(got, want) && !sameEncoding(t, got, want) {
 		t.Fatalf("DecodeAllocation differs from the codec:\n got %#v\nwant %#v", got, want)
 	}
+	// A decoder that has seen the same strings before gives the same.
+	var ad AllocationDecoder
+	_, err = ad.Decode(b)
+	must.NoError(t, err)
+	again, err := ad.Decode(b)
+	must.NoError(t, err)
+	if !reflect.DeepEqual(again, want) && !sameEncoding(t, again, want) {
+		t.Fatalf("AllocationDecoder differs from the codec:\n got %#v\nwant %#v", again, want)
+	}
 	return got
+}
+
+// One AllocationDecoder keeps one copy of a repeated node ID, and stops
+// adding strings at its bound.
+func TestAllocationDecoder_SharesRepeatedStrings(t *testing.T) {
+	var ad AllocationDecoder
+	enc := func(id, node string) []byte {
+		b, err := Marshal(&Allocation{ID: id, NodeID: node, JobID: "web"})
+		must.NoError(t, err)
+		return b
+	}
+	a1, err := ad.Decode(enc("a1", "node-1"))
+	must.NoError(t, err)
+	a2, err := ad.Decode(enc("a2", "node-1"))
+	must.NoError(t, err)
+	must.Eq(t, "node-1", a2.NodeID)
+	must.True(t, unsafe.StringData(a1.NodeID) == unsafe.StringData(a2.NodeID))
+	must.False(t, unsafe.StringData(a1.ID) == unsafe.StringData(a2.ID)) // IDs are not shared
+
+	for i := range maxSharedStrings + 10 {
+		_, err := ad.Decode(enc("a", fmt.Sprintf("n%d", i)))
+		must.NoError(t, err)
+	}
+	must.Eq(t, maxSharedStrings, len(ad.strs))
+	a3, err := ad.Decode(enc("a3", "n-new"))
+	must.NoError(t, err)
+	must.Eq(t, "n-new", a3.NodeID)
 }
 
 // sameEncoding compares by canonical encoding, which keeps every
