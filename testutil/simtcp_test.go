@@ -31,7 +31,7 @@ func TestStormTCP(t *testing.T) {
 	t.Parallel()
 	nodes := 300
 	if raceEnabled {
-		nodes = 100
+		nodes = 60
 	}
 	res, err := RunStormTCP(1, nodes)
 	must.NoError(t, err)
