@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rejoinhq/rejoin/clock"
 	"github.com/shoenig/test/must"
 )
 
@@ -226,5 +227,36 @@ func TestTracker_ConcurrentUUIDResetsGrowAndRemove(t *testing.T) {
 		}
 	}
 	clk.Advance(time.Duration(workers*perWorker) * time.Millisecond)
+	must.Eq(t, 0, tr.Len())
+}
+
+// TestTracker_SystemClockDeadlines: on the system clock Reset reads the
+// clock under the shard lock; the deadline is still now+ttl, for both
+// tables, and a short one expires through the real timer.
+func TestTracker_SystemClockDeadlines(t *testing.T) {
+	done := make(chan []string, 4)
+	tr := NewTracker(TrackerConfig{Clock: clock.System{}, OnExpire: func(ids []string) { done <- ids }})
+	defer tr.Stop()
+	for _, id := range []string{testUUID(42), "node-42"} {
+		before := time.Now()
+		must.True(t, tr.Reset(id, time.Hour))
+		after := time.Now()
+		dl, ok := tr.Deadline(id)
+		must.True(t, ok)
+		must.False(t, dl.Before(before.Add(time.Hour)), must.Sprint(id))
+		must.False(t, dl.After(after.Add(time.Hour)), must.Sprint(id))
+		must.False(t, tr.Reset(id, time.Millisecond)) // earlier: arms the timer
+	}
+	var got []string
+	for len(got) < 2 {
+		select {
+		case ids := <-done:
+			got = append(got, ids...)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("expired so far: %v", got)
+		}
+	}
+	slices.Sort(got)
+	must.Eq(t, []string{testUUID(42), "node-42"}, got)
 	must.Eq(t, 0, tr.Len())
 }
