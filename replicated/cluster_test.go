@@ -98,29 +98,28 @@ func registerJobs(t *testing.T, s *server, n, count int) []*structs.Job {
 func TestCluster_LeaderKilledMidReconnectStorm(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	first := c.waitLeader().s
-	var observer, follower *server
-	for _, s := range c.servers {
-		if s != first {
-			if observer == nil {
-				observer = s
-			} else {
-				follower = s
-			}
-		}
-	}
 	// The invariant checker sees every command in log order, as applied
-	// by a server that survives.
-	checker := testutil.NewChecker()
-	var checkMu sync.Mutex // protects checker: the sink and the test both use it
-	observer.store.SetCommandSink(func(index uint64, typ structs.MessageType, payload []byte) {
-		checkMu.Lock()
-		defer checkMu.Unlock()
-		checker.ObserveCommand(index, typ, payload, observer.store)
-	})
+	// by a server that survives. Which server is killed depends on where
+	// leadership is at that moment, so every server gets its own checker.
+	type observed struct {
+		mu      sync.Mutex // protects checker: the sink and the test both use it
+		checker *testutil.Checker
+	}
+	checkers := map[*server]*observed{}
+	for _, s := range c.servers {
+		o := &observed{checker: testutil.NewChecker()}
+		checkers[s] = o
+		store := s.store
+		store.SetCommandSink(func(index uint64, typ structs.MessageType, payload []byte) {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			o.checker.ObserveCommand(index, typ, payload, store)
+		})
+	}
 
 	clients := newClients(30)
 	c.converge(clients)
-	jobs := registerJobs(t, follower, 20, 3)
+	jobs := registerJobs(t, c.servers[0], 20, 3)
 	c.converge(clients)
 	first = c.leader() // elections may happen any time: the test follows them
 	must.NotNil(t, first)
@@ -199,13 +198,22 @@ func TestCluster_LeaderKilledMidReconnectStorm(t *testing.T) {
 	c.barrier()
 	must.Eq(t, writesAtKill, first.statusWrites.Load())
 
-	// The invariants, on the observer's store and its log.
-	checkMu.Lock()
-	checker.CheckStep()
-	must.NoError(t, checker.CheckQuiescent(observer.store))
-	must.SliceEmpty(t, checker.Violations(), must.Sprintf("%v", checker.Violations()))
-	must.Positive(t, checker.Checks)
-	checkMu.Unlock()
+	// The invariants, on a survivor's store and its log.
+	var survivors []*server
+	for _, s := range c.servers {
+		if s != first {
+			survivors = append(survivors, s)
+		}
+	}
+	must.SliceLen(t, 2, survivors)
+	observer, follower := survivors[0], survivors[1]
+	o := checkers[observer]
+	o.mu.Lock()
+	o.checker.CheckStep()
+	must.NoError(t, o.checker.CheckQuiescent(observer.store))
+	must.SliceEmpty(t, o.checker.Violations(), must.Sprintf("%v", o.checker.Violations()))
+	must.Positive(t, o.checker.Checks)
+	o.mu.Unlock()
 
 	// And spelled out: exactly Count live allocs per group, none unknown,
 	// and the storm really reconnected allocs (unknown, then running).
