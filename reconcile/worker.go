@@ -359,8 +359,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 		if w.beforeApply != nil {
 			w.beforeApply(attempt)
 		}
-		cur := w.store.Snapshot()
-		stale, err := w.stale(snap, cur, in, req)
+		stale, err := w.stale(snap, in, req)
 		if err != nil {
 			return w.failRun(evals, err)
 		}
@@ -616,12 +615,13 @@ func (w *Worker) wait(ctx context.Context, bs blockingStore) {
 }
 
 // stale reports whether the job's part of the store changed between snap
-// (which in was read from) and cur, taken just before the write: the job, its allocations, the nodes
+// (which in was read from) and now: the job, its allocations, the nodes
 // they are on, or the nodes the plan places on (for system jobs, any
 // node). Then the decisions may be wrong and the job is re-run. The
 // check and the write are two steps, so a write landing between them is not
 // seen; it is caught by the evaluation that write creates.
-func (w *Worker) stale(snap, cur *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
+func (w *Worker) stale(snap *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
+	cur := w.store.Snapshot()
 	if cur.LatestIndex() == snap.LatestIndex() {
 		return false, nil
 	}
