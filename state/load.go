@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-memdb"
@@ -257,59 +256,23 @@ func (l *loader) setWatch(key string, v uint64) error {
 }
 
 // finish inserts the allocs' key rows and the derived alloc_watch rows
-// (deriveWatch); call it once, after the last object.
+// (deriveWatch); call it once, after the last object. Each key table is
+// filled in its own key order (keyOrder): go-memdb inserts into a large
+// radix tree in random order copy whole paths (see schema).
 //
-// The three key tables are put in key order (keyOrder), then filled
-// concurrently, one goroutine each: their three million radix inserts were
-// most of a restore's time, on one core. go-memdb documents a Txn as
-// single-goroutine, so this relies on what its Insert touches (checked
-// against v1.3.5, the version go.mod pins): the table's own per-index
-// radix transaction, and reads of the Txn's map of those, which holds
-// every key table's entry before the goroutines start (each table's first
-// row is inserted before they do). Change tracking (TrackChanges, which
-// appends to one shared list) is never on. The -race runs of the restore
-// tests watch that assumption.
+// Filling the three tables from three goroutines (their radix
+// transactions are separate) was measured and not kept: it used a fifth
+// more CPU for no wall-clock gain on two busy cores, and go-memdb does
+// not promise that a Txn can be shared.
 func (l *loader) finish(index uint64) error {
-	var rows [numKeyParts][]*allocKeys
 	for p := range numKeyParts {
-		rows[p] = keyOrder(l.keys, p)
+		for _, k := range keyOrder(l.keys, p) {
+			if err := l.insert(keyTables[p], k); err != nil {
+				return err
+			}
+		}
 	}
 	l.keys = nil
-	var (
-		wg   sync.WaitGroup
-		errs [numKeyParts]error
-	)
-	for p := range numKeyParts {
-		if len(rows[p]) == 0 {
-			continue
-		}
-		if err := l.insert(keyTables[p], rows[p][0]); err != nil {
-			return err
-		}
-	}
-	for p := range numKeyParts {
-		if len(rows[p]) < 2 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Every row, in key order: the one inserted above again too
-			// (an update to itself), which keeps the loop simple.
-			for _, k := range rows[p] {
-				if err := l.insert(keyTables[p], k); err != nil {
-					errs[p] = err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
 	return l.deriveWatch(index)
 }
 
