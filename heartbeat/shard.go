@@ -167,8 +167,7 @@ func (s *shard) udeleteAt(i int) {
 		if r.k0|r.k1 == 0 {
 			break
 		}
-		// Move r into the hole unless its home lies cyclically in (i, j].
-		if h := s.uhome(r.k0, r.k1); (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+		if fillsHole(s.uhome(r.k0, r.k1), i, j) {
 			s.uk[i] = r
 			s.bound(s.umin, i, r.due)
 			i = j
@@ -244,8 +243,7 @@ func (s *shard) deleteAt(i int) {
 		if r.tag == 0 {
 			break
 		}
-		// Move r into the hole unless its home lies cyclically in (i, j].
-		if h := slotOf(r.tag, n); (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+		if fillsHole(slotOf(r.tag, n), i, j) {
 			s.recs[i] = r
 			s.bound(s.rmin, i, r.due)
 			i = j
@@ -331,4 +329,11 @@ func (s *shard) reset() {
 	s.uk, s.umin, s.uused = nil, nil, 0
 	s.recs, s.rmin, s.used = nil, nil, 0
 	s.min = math.MaxInt64
+}
+
+// fillsHole reports whether, in backward-shift deletion, the record at
+// slot j whose home slot is h moves into the hole at slot i: it does unless
+// its home lies cyclically in (i, j].
+func fillsHole(h, i, j int) bool {
+	return (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j)
 }
