@@ -97,7 +97,7 @@ func registerJobs(t *testing.T, s *server, n, count int) []*structs.Job {
 // TTL, and the cluster converges with every invariant holding.
 func TestCluster_LeaderKilledMidReconnectStorm(t *testing.T) {
 	c := newCluster(t, 3, nil)
-	first := c.waitLeader().s
+	c.waitLeader()
 	// The invariant checker sees every command in log order, as applied
 	// by a server that survives. Which server is killed depends on where
 	// leadership is at that moment, so every server gets its own checker.
@@ -121,7 +121,7 @@ func TestCluster_LeaderKilledMidReconnectStorm(t *testing.T) {
 	c.converge(clients)
 	jobs := registerJobs(t, c.servers[0], 20, 3)
 	c.converge(clients)
-	first = c.leader() // elections may happen any time: the test follows them
+	first := c.leader() // elections may happen any time: the test follows them
 	must.NotNil(t, first)
 	must.Eq(t, 30, first.hb.Tracker().Len())
 
