@@ -308,8 +308,8 @@ func (t *Tracker) arm(due int64) {
 	t.timer.Reset(d)
 }
 
-// fire collects every node whose deadline has passed, re-keys heap entries
-// whose deadline moved later, re-arms the timer for the earliest remaining
+// fire collects every node whose deadline has passed, recomputes the bounds
+// of the blocks it scanned, re-arms the timer for the earliest remaining
 // deadline and delivers the expired IDs.
 func (t *Tracker) fire() {
 	t.fireMu.Lock()
