@@ -26,21 +26,3 @@ func TestTCPSameTraceAsInProcess(t *testing.T) {
 	must.Eq(t, in.Stats.Commands, tcp.Stats.Commands)
 	must.Eq(t, in.TraceHash, tcp.TraceHash)
 }
-
-func TestStormTCP(t *testing.T) {
-	t.Parallel()
-	nodes := 300
-	if raceEnabled {
-		nodes = 60
-	}
-	res, err := RunStormTCP(1, nodes)
-	must.NoError(t, err)
-	must.NoError(t, res.Err)
-	must.SliceEmpty(t, res.Violations, must.Sprint(FailureReport(res.SimResult)))
-	must.Eq(t, nodes/2, res.Stats.NodesReconnected)
-	must.Zero(t, res.Duplicates)
-	must.Zero(t, res.Missing)
-	must.Eq(t, stormAllocsEach*nodes, res.Live)
-	must.Positive(t, res.Converged)
-	t.Logf("%d nodes over TCP: converged %s (simulated) after the heal, %s wall", nodes, res.Converged, res.ConvergeWall)
-}

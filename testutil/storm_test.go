@@ -6,25 +6,38 @@ import (
 	"github.com/shoenig/test/must"
 )
 
+// TestStorm runs the reconnect storm in process and over TCP loopback; both
+// must reconnect exactly the cut half with no duplicate or missing alloc.
 func TestStorm(t *testing.T) {
-	t.Parallel()
-	nodes := 1000
-	if raceEnabled {
-		nodes = 200
+	for _, tc := range []struct {
+		name        string
+		run         func(seed uint64, nodes int) (*StormResult, error)
+		nodes, race int // fleet size without and with -race
+	}{
+		{"in-process", RunStorm, 1000, 200},
+		{"tcp", RunStormTCP, 300, 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			nodes := tc.nodes
+			if raceEnabled {
+				nodes = tc.race
+			}
+			res, err := tc.run(1, nodes)
+			must.NoError(t, err)
+			must.NoError(t, res.Err)
+			must.SliceEmpty(t, res.Violations, must.Sprint(FailureReport(res.SimResult)))
+			must.Eq(t, nodes/2, res.Stats.NodesDisconnected)
+			must.Eq(t, nodes/2, res.Stats.NodesReconnected)
+			must.Eq(t, stormAllocsEach*nodes/2, res.Stats.AllocsDisconnected)
+			must.Zero(t, res.Duplicates)
+			must.Zero(t, res.Missing)
+			must.Eq(t, stormAllocsEach*nodes, res.Live)
+			must.Less(t, 3*stormAllocsEach, res.MaxPerNode) // spread, not piled up
+			must.Positive(t, res.Converged)
+			t.Logf("%s, %d nodes: converged %s (simulated) after the heal, %s wall", tc.name, nodes, res.Converged, res.ConvergeWall)
+		})
 	}
-	res, err := RunStorm(1, nodes)
-	must.NoError(t, err)
-	must.NoError(t, res.Err)
-	must.SliceEmpty(t, res.Violations, must.Sprint(FailureReport(res.SimResult)))
-	must.Eq(t, nodes/2, res.Stats.NodesDisconnected)
-	must.Eq(t, nodes/2, res.Stats.NodesReconnected)
-	must.Eq(t, stormAllocsEach*nodes/2, res.Stats.AllocsDisconnected)
-	must.Zero(t, res.Duplicates)
-	must.Zero(t, res.Missing)
-	must.Eq(t, stormAllocsEach*nodes, res.Live)
-	must.Less(t, 3*stormAllocsEach, res.MaxPerNode) // spread, not piled up
-	must.Positive(t, res.Converged)
-	t.Logf("%d nodes: converged %s (simulated) after the heal, %s wall", nodes, res.Converged, res.ConvergeWall)
 }
 
 // BenchmarkStorm: 10,000 nodes x 5 allocs, half partitioned past their TTL
