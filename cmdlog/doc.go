@@ -12,4 +12,7 @@
 // the end of the last segment is a torn write: Open truncates it and says
 // so; ReadDir ignores it. Anything else that does not check out is a
 // *CorruptError naming the segment and offset.
+//
+// Compact deletes the oldest segments once a snapshot covers them, so the
+// log holds only what the latest snapshot lacks.
 package cmdlog

@@ -1,0 +1,82 @@
+package cmdlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Compact deletes the segments of the log in dir that a snapshot taken at
+// index upTo makes redundant: the oldest segments whose every record has
+// Index <= upTo. It returns the names it deleted, oldest first.
+//
+// The log must not be open for appending (close it first). Segments go
+// oldest first, so a crash part way leaves a suffix of the log that still
+// holds every record above upTo, and the directory is fsynced at the end.
+// The whole log is read before anything is deleted: damage anywhere is a
+// *CorruptError and nothing is deleted. A torn tail of the newest segment is
+// tolerated as Open would truncate it: only the records before it count.
+func Compact(dir string, upTo uint64) ([]string, error) {
+	seqs, err := segments(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cmdlog: %w", err)
+	}
+	// covered counts the leading segments whose records are all <= upTo.
+	covered := 0
+	for i, seq := range seqs {
+		last, err := segmentLast(dir, seq, i == len(seqs)-1)
+		if err != nil {
+			return nil, err
+		}
+		if last <= upTo && covered == i {
+			covered = i + 1
+		}
+	}
+	var removed []string
+	for _, seq := range seqs[:covered] {
+		if err := os.Remove(segmentPath(dir, seq)); err != nil {
+			return removed, fmt.Errorf("cmdlog: compact: %w", err)
+		}
+		removed = append(removed, segmentName(seq))
+	}
+	if len(removed) > 0 {
+		if err := syncDir(dir); err != nil {
+			return removed, fmt.Errorf("cmdlog: compact: fsync dir: %w", err)
+		}
+	}
+	return removed, nil
+}
+
+// segmentLast returns the index of the last record of segment seq (0 if it
+// has none). A torn tail is an error unless newest says the segment is the
+// log's last, where it ends the segment as Open's truncation would.
+func segmentLast(dir string, seq uint64, newest bool) (uint64, error) {
+	name := segmentName(seq)
+	f, sr, err := openSegment(segmentPath(dir, seq), name)
+	var te *tornError
+	switch {
+	case errors.As(err, &te) && newest:
+		return 0, nil
+	case errors.As(err, &te):
+		return 0, &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+	case err != nil:
+		return 0, fmt.Errorf("cmdlog: %w", err)
+	}
+	defer f.Close()
+	var last uint64
+	for {
+		rec, err := sr.next()
+		switch {
+		case err == io.EOF:
+			return last, nil
+		case errors.As(err, &te) && newest:
+			return last, nil
+		case errors.As(err, &te):
+			return 0, &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+		case err != nil:
+			return 0, err
+		}
+		last = rec.Index
+	}
+}
