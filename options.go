@@ -82,7 +82,10 @@ func WithHeartbeatConfig(c heartbeat.Config) Option { return func(o *options) { 
 func WithMetrics(sink gometrics.MetricSink) Option { return func(o *options) { o.sink = sink } }
 
 // WithDataDir keeps the state in dir: a snapshot (written by Stop) and a
-// log of every command applied since. New restores from them.
+// log of every command applied since. New restores from them. Stop deletes
+// the log segments its snapshot covers. While the server runs it holds a
+// lock on dir (Unix): New with a directory another server holds fails with
+// ErrDataDirLocked.
 func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
 
 // WithIDGenerator names new evaluations and allocations (default: random

@@ -3,6 +3,7 @@ package rejoin_test
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/shoenig/test/must"
 
 	"github.com/rejoinhq/rejoin"
+	"github.com/rejoinhq/rejoin/cmdlog"
 	"github.com/rejoinhq/rejoin/heartbeat"
 	"github.com/rejoinhq/rejoin/metrics"
 	"github.com/rejoinhq/rejoin/rpc"
@@ -222,8 +224,11 @@ func TestServer_DataDirRestoresState(t *testing.T) {
 	want, err := st.srv.Snapshot().StateHash()
 	must.NoError(t, err)
 
-	// Crash: a second server reads the directory the first still writes.
-	crashed, err := rejoin.New(rejoin.WithDataDir(dir))
+	// Crash: a copy of the directory as the running server left it on disk
+	// (the directory itself is locked while the server runs).
+	crashDir := filepath.Join(t.TempDir(), "crash")
+	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
+	crashed, err := rejoin.New(rejoin.WithDataDir(crashDir))
 	must.NoError(t, err)
 	got, err := crashed.Snapshot().StateHash()
 	must.NoError(t, err)
@@ -242,6 +247,80 @@ func TestServer_DataDirRestoresState(t *testing.T) {
 	a, err := again.Store().AllocByID(nil, "a-02")
 	must.NoError(t, err)
 	must.Eq(t, structs.AllocClientStatusRunning, a.ClientStatus)
+}
+
+// TestServer_DataDirLocked: a second server on a directory in use refuses
+// to start and changes nothing; once the first stops, the directory opens.
+func TestServer_DataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	st := newStory(t, rejoin.WithDataDir(dir))
+	st.run(nil)
+	want, err := st.srv.Snapshot().StateHash()
+	must.NoError(t, err)
+
+	_, err = rejoin.New(rejoin.WithDataDir(dir))
+	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
+	must.StrContains(t, err.Error(), dir)
+	_, err = os.Stat(filepath.Join(dir, rejoin.SnapshotFile))
+	must.ErrorIs(t, err, fs.ErrNotExist) // the refused server wrote nothing
+
+	must.NoError(t, st.srv.Stop())
+	again, err := rejoin.New(rejoin.WithDataDir(dir))
+	must.NoError(t, err)
+	got, err := again.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	must.NoError(t, again.Stop())
+}
+
+// TestServer_StopCompactsLog: the final snapshot makes the command log
+// before it redundant, so Stop deletes it; restarts still give the same
+// state, and commands after a restart are logged again.
+func TestServer_StopCompactsLog(t *testing.T) {
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, rejoin.LogDir)
+	st := newStory(t, rejoin.WithDataDir(dir))
+	st.run(nil)
+	st.clk.Advance(time.Second) // the log's fsync timer
+	logged := 0
+	must.NoError(t, cmdlog.ReadDir(logDir, func(cmdlog.Record) error { logged++; return nil }))
+	must.Positive(t, logged)
+	want, err := st.srv.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.NoError(t, st.srv.Stop())
+
+	// Everything logged is at or below the snapshot's index: all of it goes.
+	entries, err := os.ReadDir(logDir)
+	must.NoError(t, err)
+	must.SliceEmpty(t, entries)
+
+	again, err := rejoin.New(rejoin.WithDataDir(dir), rejoin.WithClock(st.clk))
+	must.NoError(t, err)
+	got, err := again.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	must.NoError(t, again.Start())
+	client{again, "n3", "secret-3"}.register()
+	st.clk.Advance(time.Second) // the log's fsync timer
+	want, err = again.Snapshot().StateHash()
+	must.NoError(t, err)
+	latest := again.Store().LatestIndex()
+
+	// A crash image taken now (no final snapshot) gets the new node from
+	// the new log, on top of the compacted directory's snapshot.
+	crashDir := filepath.Join(t.TempDir(), "crash")
+	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
+	must.NoError(t, again.Stop())
+	third, err := rejoin.New(rejoin.WithDataDir(crashDir))
+	must.NoError(t, err)
+	defer third.Stop()
+	must.Eq(t, latest, third.Store().LatestIndex())
+	got, err = third.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	n3, err := third.Store().NodeByID(nil, "n3")
+	must.NoError(t, err)
+	must.NotNil(t, n3)
 }
 
 func TestServer_CorruptSnapshotRefusesToStart(t *testing.T) {
