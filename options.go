@@ -16,19 +16,22 @@ import (
 type Option func(*options)
 
 type options struct {
-	placer        reconcile.Placer
-	queue         EvalQueue
-	clock         clock.Clock
-	logger        hclog.Logger
-	hook          func(Decision)
-	hbConfig      heartbeat.Config
-	sink          gometrics.MetricSink
-	dataDir       string
-	newID         func() string
-	batchWindow   time.Duration
-	gaugeInterval time.Duration
-	decisionLog   int
-	raft          *RaftConfig
+	placer   reconcile.Placer
+	queue    EvalQueue
+	clock    clock.Clock
+	logger   hclog.Logger
+	hook     func(Decision)
+	hbConfig heartbeat.Config
+	sink     gometrics.MetricSink
+	dataDir  string
+	// snapshotInterval: periodic snapshots with a data dir (<= 0: none).
+	snapshotInterval time.Duration
+	logSegmentSize   int64 // tests only (export_test.go); 0 = cmdlog's default
+	newID            func() string
+	batchWindow      time.Duration
+	gaugeInterval    time.Duration
+	decisionLog      int
+	raft             *RaftConfig
 }
 
 // Defaults.
@@ -39,14 +42,19 @@ const (
 	// DefaultDecisionLogSize bounds the per-allocation "last decision"
 	// memory Alloc.Get reports (oldest forgotten first).
 	DefaultDecisionLogSize = 100_000
+	// DefaultSnapshotInterval is how often a server with a data directory
+	// writes a snapshot while it runs (and deletes the command log it
+	// covers): what a crash replays is at most this much log.
+	DefaultSnapshotInterval = 30 * time.Minute
 )
 
 func defaultOptions() options {
 	return options{
-		clock:         clock.System{},
-		logger:        hclog.NewNullLogger(),
-		gaugeInterval: DefaultGaugeInterval,
-		decisionLog:   DefaultDecisionLogSize,
+		clock:            clock.System{},
+		logger:           hclog.NewNullLogger(),
+		gaugeInterval:    DefaultGaugeInterval,
+		decisionLog:      DefaultDecisionLogSize,
+		snapshotInterval: DefaultSnapshotInterval,
 	}
 }
 
@@ -81,12 +89,21 @@ func WithHeartbeatConfig(c heartbeat.Config) Option { return func(o *options) { 
 // Prometheus sink of package metrics, statsd, ...). Default: none.
 func WithMetrics(sink gometrics.MetricSink) Option { return func(o *options) { o.sink = sink } }
 
-// WithDataDir keeps the state in dir: a snapshot (written by Stop) and a
-// log of every command applied since. New restores from them. Stop deletes
-// the log segments its snapshot covers. While the server runs it holds a
-// lock on dir (Unix): New with a directory another server holds fails with
-// ErrDataDirLocked.
+// WithDataDir keeps the state in dir: a snapshot and a log of every
+// command applied since. New restores from them. A snapshot is written by
+// Stop and periodically while the server runs (WithSnapshotInterval); after
+// each, the log segments it covers are deleted. While the server runs it
+// holds a lock on dir (Unix): New with a directory another server holds
+// fails with ErrDataDirLocked.
 func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
+
+// WithSnapshotInterval sets how often a server with a data directory writes
+// a snapshot while it runs, deleting the command-log segments the snapshot
+// covers (default DefaultSnapshotInterval); d <= 0 snapshots only at Stop,
+// and the log then grows until Stop.
+func WithSnapshotInterval(d time.Duration) Option {
+	return func(o *options) { o.snapshotInterval = d }
+}
 
 // WithIDGenerator names new evaluations and allocations (default: random
 // UUIDs). Deterministic tests and examples pass a counter.

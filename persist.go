@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -33,101 +35,191 @@ var ErrDataDirLocked = errors.New("rejoin: data directory in use by another serv
 
 // persister keeps a server's state in its data directory.
 type persister struct {
-	dir    string
-	clock  clock.Clock
-	logger hclog.Logger
-	log    commandLog // nil when no command log is kept
-	lock   *os.File   // holds the directory's lock; nil where none is taken
+	dir         string
+	clock       clock.Clock
+	logger      hclog.Logger
+	store       *state.Store
+	log         commandLog // the command log, from restore on
+	lock        *os.File   // holds the directory's lock; nil where none is taken
+	interval    time.Duration
+	segmentSize int64
+
+	// snapMu serialises snapshot writes (periodic and final) with the log
+	// compaction that follows each.
+	snapMu sync.Mutex
+	// mu protects timer and stopped. The timer is stopped outside it, so a
+	// firing that re-arms never waits for a Stop waiting for it.
+	mu      sync.Mutex
+	timer   clock.Timer
+	stopped bool
 }
 
 // commandLog records applied commands (see cmdlog) for crash recovery.
 type commandLog interface {
+	// compact deletes the segments the log moved past whose commands are
+	// all at or below upTo.
+	compact(upTo uint64) ([]string, error)
 	close() error
 }
 
-// openDataDir restores the state kept in dir (snapshot, then the command
-// log past it) and starts recording into it. A snapshot or log that does
-// not verify stops the server from starting rather than losing state
+// dataDirConfig is what New passes to openDataDir.
+type dataDirConfig struct {
+	dir    string
+	logger hclog.Logger
+	clock  clock.Clock
+	// snapshotInterval: how often a snapshot is written while the server
+	// runs, so a crash replays at most that much log; <= 0: only at Stop.
+	snapshotInterval time.Duration
+	segmentSize      int64 // command log segment size; 0 = cmdlog's default
+}
+
+// openDataDir restores the state kept in cfg.dir (snapshot, then the
+// command log past it) and starts recording into it. A snapshot or log that
+// does not verify stops the server from starting rather than losing state
 // silently.
-func openDataDir(dir string, logger hclog.Logger, c clock.Clock) (*state.Store, *persister, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func openDataDir(cfg dataDirConfig) (*state.Store, *persister, error) {
+	if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("rejoin: data dir: %w", err)
 	}
-	lock, err := lockDataDir(dir)
+	lock, err := lockDataDir(cfg.dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &persister{dir: dir, clock: c, logger: logger.Named("persist"), lock: lock}
-	store, err := p.restore(logger)
-	if err != nil {
+	p := &persister{dir: cfg.dir, clock: cfg.clock, logger: cfg.logger.Named("persist"), lock: lock,
+		interval: cfg.snapshotInterval, segmentSize: cfg.segmentSize}
+	if err := p.restore(cfg.logger); err != nil {
 		p.unlock()
 		return nil, nil, err
 	}
-	return store, p, nil
+	p.arm()
+	return p.store, p, nil
 }
 
 // restore reads the snapshot, then the command log past it, and starts
 // recording into the log.
-func (p *persister) restore(logger hclog.Logger) (*state.Store, error) {
+func (p *persister) restore(logger hclog.Logger) error {
 	path := filepath.Join(p.dir, SnapshotFile)
 	store, meta, err := state.OpenSnapshotFile(path, logger)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if store, err = state.NewStore(logger); err != nil {
-			return nil, err
+			return err
 		}
 	case err != nil:
-		return nil, fmt.Errorf("rejoin: restore %s: %w", path, err)
+		return fmt.Errorf("rejoin: restore %s: %w", path, err)
 	default:
 		p.logger.Info("restored snapshot", "path", path, "index", meta.Index, "created_at", meta.CreatedAt)
 	}
-	if err := p.openLog(store); err != nil {
-		return nil, err
+	p.store = store
+	return p.openLog()
+}
+
+// arm schedules the next periodic snapshot.
+func (p *persister) arm() {
+	if p.interval <= 0 {
+		return
 	}
-	return store, nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stopped {
+		p.timer = p.clock.AfterFunc(p.interval, p.periodic)
+	}
+}
+
+// periodic writes a snapshot and deletes the log it covers, bounding both
+// the log's size and what a crash recovery replays.
+func (p *persister) periodic() {
+	p.snapMu.Lock()
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if stopped { // Stop (or abandon) ran while this firing waited
+		p.snapMu.Unlock()
+		return
+	}
+	meta, err := p.save()
+	if err == nil {
+		p.compactOpen(meta.Index)
+	}
+	p.snapMu.Unlock()
+	if err != nil {
+		p.logger.Error("periodic snapshot failed; the command log keeps every command since the last one", "error", err)
+	}
+	p.arm()
+}
+
+// stopPeriodic ends periodic snapshots. A firing already past its timer
+// may still be running: the caller takes snapMu to wait for it.
+func (p *persister) stopPeriodic() {
+	p.mu.Lock()
+	p.stopped = true
+	t := p.timer
+	p.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// save writes the snapshot file; the caller holds snapMu.
+func (p *persister) save() (state.SnapshotMeta, error) {
+	path := filepath.Join(p.dir, SnapshotFile)
+	meta, err := p.store.SaveSnapshotFile(path, p.clock.Now())
+	if err != nil {
+		return meta, fmt.Errorf("rejoin: snapshot: %w", err)
+	}
+	p.logger.Info("wrote snapshot", "path", path, "index", meta.Index)
+	return meta, nil
+}
+
+// compactOpen deletes the segments of the open log that a snapshot at
+// index covers. A failure loses nothing (the segments stay and are skipped
+// on replay), so it is logged.
+func (p *persister) compactOpen(index uint64) {
+	removed, err := p.log.compact(index)
+	p.logCompaction(removed, err, index)
+}
+
+func (p *persister) logCompaction(removed []string, err error, index uint64) {
+	dir := filepath.Join(p.dir, LogDir)
+	switch {
+	case err != nil:
+		p.logger.Warn("could not compact the command log", "dir", dir, "index", index, "error", err)
+	case len(removed) > 0:
+		p.logger.Info("compacted command log", "dir", dir, "index", index, "segments_removed", len(removed))
+	}
 }
 
 // close writes the final snapshot, closes the log, deletes the log
 // segments the snapshot covers and releases the directory.
-func (p *persister) close(store *state.Store) error {
+func (p *persister) close() error {
 	defer p.unlock()
-	path := filepath.Join(p.dir, SnapshotFile)
-	meta, err := store.SaveSnapshotFile(path, p.clock.Now())
+	p.stopPeriodic()
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	meta, err := p.save()
 	if err != nil {
-		p.closeLog()
-		return fmt.Errorf("rejoin: final snapshot: %w", err)
+		_ = p.log.close()
+		return fmt.Errorf("rejoin: final %w", err)
 	}
-	p.logger.Info("wrote snapshot", "path", path, "index", meta.Index)
-	store.SetCommandSink(nil)
-	if p.log != nil {
-		if err := p.log.close(); err != nil {
-			return fmt.Errorf("rejoin: close command log: %w", err)
-		}
-		// Without this the log would hold every command since the
-		// directory was created, and each start would read all of it. A
-		// failure loses nothing (the segments stay and are skipped on
-		// replay), so it is logged rather than failing the stop.
-		dir := filepath.Join(p.dir, LogDir)
-		removed, err := cmdlog.Compact(dir, meta.Index)
-		if err != nil {
-			p.logger.Warn("could not compact the command log", "dir", dir, "index", meta.Index, "error", err)
-		} else if len(removed) > 0 {
-			p.logger.Info("compacted command log", "dir", dir, "index", meta.Index, "segments_removed", len(removed))
-		}
+	p.store.SetCommandSink(nil)
+	if err := p.log.close(); err != nil {
+		return fmt.Errorf("rejoin: close command log: %w", err)
 	}
+	// With the log closed, its last segment can go too. Without this the
+	// directory would keep every command since it was created, and each
+	// start would read all of it.
+	removed, err := cmdlog.Compact(filepath.Join(p.dir, LogDir), meta.Index)
+	p.logCompaction(removed, err, meta.Index)
 	return nil
 }
 
 // abandon closes the log without a snapshot and releases the directory.
 func (p *persister) abandon() {
-	p.closeLog()
+	p.stopPeriodic()
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	_ = p.log.close()
 	p.unlock()
-}
-
-func (p *persister) closeLog() {
-	if p.log != nil {
-		_ = p.log.close()
-	}
 }
 
 // unlock releases the directory's lock (closing the file drops it).

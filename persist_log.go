@@ -8,7 +8,6 @@ import (
 
 	"github.com/rejoinhq/rejoin/clock"
 	"github.com/rejoinhq/rejoin/cmdlog"
-	"github.com/rejoinhq/rejoin/state"
 )
 
 // logSyncInterval is how often the command log is fsynced: commands
@@ -19,9 +18,10 @@ const logSyncInterval = 100 * time.Millisecond
 // openLog opens the command log in the data directory (truncating a torn
 // tail), replays into store every command past the snapshot, and records
 // every later command into it.
-func (p *persister) openLog(store *state.Store) error {
+func (p *persister) openLog() error {
+	store := p.store
 	dir := filepath.Join(p.dir, LogDir)
-	l, err := cmdlog.Open(dir, cmdlog.Options{Logger: p.logger})
+	l, err := cmdlog.Open(dir, cmdlog.Options{Logger: p.logger, SegmentSize: p.segmentSize})
 	if err != nil {
 		return fmt.Errorf("rejoin: open command log: %w", err)
 	}
@@ -80,6 +80,8 @@ func (c *commandLogger) failed(err error) {
 		c.logger.Error("command log write failed; state since then survives only a graceful stop", "error", err)
 	}
 }
+
+func (c *commandLogger) compact(upTo uint64) ([]string, error) { return c.l.Compact(upTo) }
 
 func (c *commandLogger) close() error {
 	c.mu.Lock()

@@ -99,7 +99,8 @@ func New(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("%w: WithRaft and WithEvalQueue do not combine", structs.ErrInvalidRequest)
 	}
 	if o.dataDir != "" && o.raft == nil {
-		if s.store, s.persist, err = openDataDir(o.dataDir, o.logger, o.clock); err != nil {
+		if s.store, s.persist, err = openDataDir(dataDirConfig{dir: o.dataDir, logger: o.logger, clock: o.clock,
+			snapshotInterval: o.snapshotInterval, segmentSize: o.logSegmentSize}); err != nil {
 			return nil, err
 		}
 	} else if s.store, err = state.NewStore(o.logger); err != nil {
@@ -276,7 +277,7 @@ func (s *Server) Stop() error {
 	s.hb.Stop()
 	s.hbt.forget()
 	if s.persist != nil {
-		if err := s.persist.close(s.store); err != nil {
+		if err := s.persist.close(); err != nil {
 			return err
 		}
 	}

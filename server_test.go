@@ -21,6 +21,7 @@ import (
 	"github.com/rejoinhq/rejoin/heartbeat"
 	"github.com/rejoinhq/rejoin/metrics"
 	"github.com/rejoinhq/rejoin/rpc"
+	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 )
 
@@ -321,6 +322,65 @@ func TestServer_StopCompactsLog(t *testing.T) {
 	n3, err := third.Store().NodeByID(nil, "n3")
 	must.NoError(t, err)
 	must.NotNil(t, n3)
+}
+
+// TestServer_PeriodicSnapshotBoundsLog: while the server runs it writes a
+// snapshot every interval and deletes the log segments it covers, keeping
+// every command past it; a crash image restores the same state.
+func TestServer_PeriodicSnapshotBoundsLog(t *testing.T) {
+	dir := t.TempDir()
+	snapPath := filepath.Join(dir, rejoin.SnapshotFile)
+	logDir := filepath.Join(dir, rejoin.LogDir)
+	st := newStory(t, rejoin.WithDataDir(dir), rejoin.WithSnapshotInterval(20*time.Second),
+		rejoin.WithLogSegmentSize(256))
+	st.run(nil) // a minute of heartbeats: periodic snapshots fire meanwhile
+	// Quiet: both nodes heartbeat, nothing is written.
+	for range 4 {
+		st.clk.Advance(5 * time.Second)
+		st.n1.heartbeat()
+		st.n2.heartbeat()
+		st.settle()
+	}
+	latest := st.srv.Store().LatestIndex()
+
+	snap, meta, err := state.OpenSnapshotFile(snapPath, nil)
+	must.NoError(t, err)
+	must.Eq(t, latest, meta.Index) // the last firing saw every command
+	var logged []uint64
+	must.NoError(t, cmdlog.ReadDir(logDir, func(r cmdlog.Record) error {
+		logged = append(logged, r.Index)
+		return nil
+	}))
+	// The log lost its covered segments but nothing past the snapshot.
+	must.Positive(t, len(logged))
+	must.Less(t, int(latest), len(logged))
+	must.Eq(t, latest, logged[len(logged)-1])
+	must.True(t, logged[0] <= meta.Index+1)
+
+	want, err := st.srv.Snapshot().StateHash()
+	must.NoError(t, err)
+	got, err := snap.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+
+	// A command after the last snapshot survives a crash through the log.
+	client{st.srv, "n3", "secret-3"}.register()
+	st.settle()
+	st.clk.Advance(time.Second) // the log's fsync timer, not yet the snapshot's
+	want, err = st.srv.Snapshot().StateHash()
+	must.NoError(t, err)
+	crashDir := filepath.Join(t.TempDir(), "crash")
+	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
+	_, meta, err = state.OpenSnapshotFile(filepath.Join(crashDir, rejoin.SnapshotFile), nil)
+	must.NoError(t, err)
+	must.Less(t, st.srv.Store().LatestIndex(), meta.Index)
+	crashed, err := rejoin.New(rejoin.WithDataDir(crashDir))
+	must.NoError(t, err)
+	got, err = crashed.Snapshot().StateHash()
+	must.NoError(t, err)
+	must.Eq(t, want, got)
+	must.NoError(t, crashed.Stop())
+	must.NoError(t, st.srv.Stop())
 }
 
 func TestServer_CorruptSnapshotRefusesToStart(t *testing.T) {

@@ -22,10 +22,45 @@ func Compact(dir string, upTo uint64) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cmdlog: %w", err)
 	}
+	return compactSegments(dir, seqs, upTo, true)
+}
+
+// Compact deletes, like the package's Compact, the segments before the one
+// being appended to whose records are all <= upTo. Appends go on
+// meanwhile: a segment is never written again once the log moved past it,
+// and the one being appended to is never deleted.
+func (l *Log) Compact(upTo uint64) ([]string, error) {
+	l.mu.Lock()
+	active, closed := l.seq, l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	seqs, err := segments(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("cmdlog: %w", err)
+	}
+	var done []uint64
+	for _, seq := range seqs {
+		if seq < active {
+			done = append(done, seq)
+		}
+	}
+	removed, err := compactSegments(l.dir, done, upTo, false)
+	if len(removed) > 0 {
+		l.logger.Debug("compacted", "up_to", upTo, "segments_removed", len(removed))
+	}
+	return removed, err
+}
+
+// compactSegments deletes the leading segments of seqs (ascending) whose
+// records are all <= upTo, after reading all of seqs. tornTail allows a torn
+// tail in the last of seqs.
+func compactSegments(dir string, seqs []uint64, upTo uint64, tornTail bool) ([]string, error) {
 	// covered counts the leading segments whose records are all <= upTo.
 	covered := 0
 	for i, seq := range seqs {
-		last, err := segmentLast(dir, seq, i == len(seqs)-1)
+		last, err := segmentLast(dir, seq, tornTail && i == len(seqs)-1)
 		if err != nil {
 			return nil, err
 		}

@@ -133,3 +133,37 @@ func TestCompact_TornTail(t *testing.T) {
 	must.SliceEmpty(t, removed)
 	must.Eq(t, segs, segFiles(t, dir))
 }
+
+// Log.Compact runs beside appends: it deletes covered segments the log has
+// moved past, never the one being appended to.
+func TestLog_CompactWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{SegmentSize: 2 << 10})
+	must.NoError(t, err)
+	for i := uint64(1); i <= 300; i++ {
+		must.NoError(t, l.Append(rec(i)))
+	}
+	must.NoError(t, l.Sync())
+	firsts := segmentFirsts(t, dir)
+	must.Greater(t, 3, len(firsts))
+
+	removed, err := l.Compact(firsts[2] - 1)
+	must.NoError(t, err)
+	must.Eq(t, []string{segmentName(1), segmentName(2)}, removed)
+
+	// Everything is covered, but the segment being appended to stays.
+	removed, err = l.Compact(300)
+	must.NoError(t, err)
+	must.SliceLen(t, len(firsts)-3, removed)
+	must.SliceLen(t, 1, segFiles(t, dir))
+
+	must.NoError(t, l.Append(rec(301)))
+	must.NoError(t, l.Close())
+	got, err := readAll(t, dir)
+	must.NoError(t, err)
+	must.Eq(t, rec(firsts[len(firsts)-1]), got[0])
+	must.Eq(t, rec(301), got[len(got)-1])
+
+	_, err = l.Compact(400)
+	must.ErrorIs(t, err, ErrClosed)
+}

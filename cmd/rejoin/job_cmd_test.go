@@ -109,6 +109,7 @@ func TestOperatorCommands_UsageErrorsExit2(t *testing.T) {
 		{"job"}, {"job", "launch"}, {"job", "run"}, {"job", "status", "a", "b"},
 		{"alloc", "status"}, {"node", "status", "a", "b"}, {"node", "status", "--bogus"},
 		{"server"}, {"server", "--pprof", "--dev"}, {"server", "--dev", "--log-level", "loud"}, {"server", "--dev", "extra"},
+		{"server", "--dev", "--snapshot-interval", "-1s"},
 	} {
 		_, errs, code := runOp(args...)
 		must.Eq(t, exitBadInput, code, must.Sprintf("%v: %s", args, errs))

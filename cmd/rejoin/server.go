@@ -43,6 +43,7 @@ type serverFlags struct {
 	dev         bool
 	bind        string
 	dataDir     string
+	snapEvery   time.Duration
 	metricsAddr string
 	pprof       bool
 	logLevel    string
@@ -62,6 +63,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.dev, "dev", false, "development mode: loopback, short heartbeat TTLs, in memory unless --data-dir")
 	fs.StringVar(&f.bind, "bind", "", "RPC listen `ADDR` (default 127.0.0.1:0 with --dev, else "+DefaultAddress+")")
 	fs.StringVar(&f.dataDir, "data-dir", "", "keep snapshots and the command log in `DIR`; a restart restores from it (required without --dev)")
+	fs.DurationVar(&f.snapEvery, "snapshot-interval", rejoin.DefaultSnapshotInterval, "with --data-dir, write a snapshot every `DURATION` while running and delete the command log it covers; 0: only at shutdown")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	fs.BoolVar(&f.pprof, "pprof", false, "also serve net/http/pprof under /debug/pprof/ on --metrics-addr")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn, error")
@@ -85,6 +87,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	case !f.dev && f.dataDir == "":
 		fmt.Fprintln(stderr, "rejoin server: --data-dir DIR is required (or --dev for an in-memory server)")
+		return exitBadInput
+	case f.snapEvery < 0:
+		fmt.Fprintf(stderr, "rejoin server: --snapshot-interval %s is negative\n", f.snapEvery)
 		return exitBadInput
 	case f.pprof && f.metricsAddr == "":
 		fmt.Fprintln(stderr, "rejoin server: --pprof needs --metrics-addr")
@@ -117,7 +122,7 @@ func serve(ctx context.Context, f serverFlags, stdout, stderr io.Writer) int {
 	}
 	opts := []rejoin.Option{rejoin.WithLogger(logger), rejoin.WithHeartbeatConfig(hb)}
 	if f.dataDir != "" {
-		opts = append(opts, rejoin.WithDataDir(f.dataDir))
+		opts = append(opts, rejoin.WithDataDir(f.dataDir), rejoin.WithSnapshotInterval(f.snapEvery))
 	}
 	ropts, closeRaft, err := raftOptions(f, logger, stderr)
 	if err != nil {
