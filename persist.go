@@ -13,6 +13,7 @@ import (
 
 	"github.com/rejoinhq/rejoin/clock"
 	"github.com/rejoinhq/rejoin/cmdlog"
+	"github.com/rejoinhq/rejoin/metrics"
 	"github.com/rejoinhq/rejoin/state"
 )
 
@@ -43,6 +44,7 @@ type persister struct {
 	lock        *os.File   // holds the directory's lock; nil where none is taken
 	interval    time.Duration
 	segmentSize int64
+	rec         *metrics.Recorder // nil: no metrics
 
 	// snapMu serialises snapshot writes (periodic and final) with the log
 	// compaction that follows each.
@@ -71,6 +73,7 @@ type dataDirConfig struct {
 	// runs, so a crash replays at most that much log; <= 0: only at Stop.
 	snapshotInterval time.Duration
 	segmentSize      int64 // command log segment size; 0 = cmdlog's default
+	rec              *metrics.Recorder
 }
 
 // openDataDir restores the state kept in cfg.dir (snapshot, then the
@@ -86,7 +89,7 @@ func openDataDir(cfg dataDirConfig) (*state.Store, *persister, error) {
 		return nil, nil, err
 	}
 	p := &persister{dir: cfg.dir, clock: cfg.clock, logger: cfg.logger.Named("persist"), lock: lock,
-		interval: cfg.snapshotInterval, segmentSize: cfg.segmentSize}
+		interval: cfg.snapshotInterval, segmentSize: cfg.segmentSize, rec: cfg.rec}
 	if err := p.restore(cfg.logger); err != nil {
 		p.unlock()
 		return nil, nil, err
@@ -137,11 +140,14 @@ func (p *persister) periodic() {
 		p.snapMu.Unlock()
 		return
 	}
+	start := time.Now()
 	meta, err := p.save()
+	removed := 0
 	if err == nil {
-		p.compactOpen(meta.Index)
+		removed = p.compactOpen(meta.Index)
 	}
 	p.snapMu.Unlock()
+	p.rec.Snapshot(time.Since(start), err, removed)
 	if err != nil {
 		p.logger.Error("periodic snapshot failed; the command log keeps every command since the last one", "error", err)
 	}
@@ -174,9 +180,10 @@ func (p *persister) save() (state.SnapshotMeta, error) {
 // compactOpen deletes the segments of the open log that a snapshot at
 // index covers. A failure loses nothing (the segments stay and are skipped
 // on replay), so it is logged.
-func (p *persister) compactOpen(index uint64) {
+func (p *persister) compactOpen(index uint64) int {
 	removed, err := p.log.compact(index)
 	p.logCompaction(removed, err, index)
+	return len(removed)
 }
 
 func (p *persister) logCompaction(removed []string, err error, index uint64) {
@@ -196,8 +203,10 @@ func (p *persister) close() error {
 	p.stopPeriodic()
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
+	start := time.Now()
 	meta, err := p.save()
 	if err != nil {
+		p.rec.Snapshot(time.Since(start), err, 0)
 		_ = p.log.close()
 		return fmt.Errorf("rejoin: final %w", err)
 	}
@@ -210,6 +219,7 @@ func (p *persister) close() error {
 	// start would read all of it.
 	removed, err := cmdlog.Compact(filepath.Join(p.dir, LogDir), meta.Index)
 	p.logCompaction(removed, err, meta.Index)
+	p.rec.Snapshot(time.Since(start), nil, len(removed))
 	return nil
 }
 

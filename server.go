@@ -100,7 +100,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if o.dataDir != "" && o.raft == nil {
 		if s.store, s.persist, err = openDataDir(dataDirConfig{dir: o.dataDir, logger: o.logger, clock: o.clock,
-			snapshotInterval: o.snapshotInterval, segmentSize: o.logSegmentSize}); err != nil {
+			snapshotInterval: o.snapshotInterval, segmentSize: o.logSegmentSize, rec: s.rec}); err != nil {
 			return nil, err
 		}
 	} else if s.store, err = state.NewStore(o.logger); err != nil {

@@ -112,6 +112,19 @@ func counterSum(sink *gometrics.InmemSink, key string) float64 {
 	return n
 }
 
+// sampleCount counts a sample's observations across the sink's intervals.
+func sampleCount(sink *gometrics.InmemSink, key string) int {
+	n := 0
+	for _, iv := range sink.Data() {
+		iv.RLock()
+		if s, ok := iv.Samples[key]; ok {
+			n += s.Count
+		}
+		iv.RUnlock()
+	}
+	return n
+}
+
 func gauge(sink *gometrics.InmemSink, key string) (float32, bool) {
 	data := sink.Data()
 	for i := len(data) - 1; i >= 0; i-- {
@@ -331,8 +344,9 @@ func TestServer_PeriodicSnapshotBoundsLog(t *testing.T) {
 	dir := t.TempDir()
 	snapPath := filepath.Join(dir, rejoin.SnapshotFile)
 	logDir := filepath.Join(dir, rejoin.LogDir)
+	inmem := gometrics.NewInmemSink(time.Hour, time.Hour)
 	st := newStory(t, rejoin.WithDataDir(dir), rejoin.WithSnapshotInterval(20*time.Second),
-		rejoin.WithLogSegmentSize(256))
+		rejoin.WithLogSegmentSize(256), rejoin.WithMetrics(inmem))
 	st.run(nil) // a minute of heartbeats: periodic snapshots fire meanwhile
 	// Quiet: both nodes heartbeat, nothing is written.
 	for range 4 {
@@ -356,6 +370,12 @@ func TestServer_PeriodicSnapshotBoundsLog(t *testing.T) {
 	must.Less(t, int(latest), len(logged))
 	must.Eq(t, latest, logged[len(logged)-1])
 	must.True(t, logged[0] <= meta.Index+1)
+
+	// Four firings (20s, 40s, 60s, 80s), each timed, and the segments they
+	// let go counted.
+	must.Eq(t, 4, sampleCount(inmem, "rejoin.persist.snapshot_ms"))
+	must.Positive(t, counterSum(inmem, "rejoin.persist.log_segments_removed"))
+	must.Eq(t, 0.0, counterSum(inmem, "rejoin.persist.snapshot_failed"))
 
 	want, err := st.srv.Snapshot().StateHash()
 	must.NoError(t, err)

@@ -40,4 +40,11 @@ var (
 	// KeyJobRegister and KeyJobDeregister count job endpoint writes.
 	KeyJobRegister   = []string{"job", "register"}
 	KeyJobDeregister = []string{"job", "deregister"}
+	// KeySnapshotWritten samples how long each data-directory snapshot
+	// took to write (milliseconds); KeySnapshotFailed counts the ones that
+	// failed; KeyLogSegmentsRemoved counts command-log segments deleted
+	// because a snapshot covered them.
+	KeySnapshotWritten    = []string{"persist", "snapshot_ms"}
+	KeySnapshotFailed     = []string{"persist", "snapshot_failed"}
+	KeyLogSegmentsRemoved = []string{"persist", "log_segments_removed"}
 )

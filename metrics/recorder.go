@@ -94,6 +94,22 @@ func (r *Recorder) Evaluated(latency time.Duration, unplaced int) {
 	}
 }
 
+// Snapshot records one data-directory snapshot: how long it took, whether
+// it failed, and how many command-log segments it let go.
+func (r *Recorder) Snapshot(took time.Duration, err error, segmentsRemoved int) {
+	if !r.ok() {
+		return
+	}
+	if err != nil {
+		r.m.IncrCounter(KeySnapshotFailed, 1)
+		return
+	}
+	r.m.AddSample(KeySnapshotWritten, float32(took.Seconds()*1000))
+	if segmentsRemoved > 0 {
+		r.m.IncrCounter(KeyLogSegmentsRemoved, float32(segmentsRemoved))
+	}
+}
+
 // EvalQueue sets the evaluation queue gauges.
 func (r *Recorder) EvalQueue(ready, delayed int) {
 	if !r.ok() {
