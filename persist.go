@@ -47,8 +47,9 @@ type persister struct {
 	rec         *metrics.Recorder // nil: no metrics
 
 	// snapMu serialises snapshot writes (periodic and final) with the log
-	// compaction that follows each.
+	// compaction that follows each, and protects saved.
 	snapMu sync.Mutex
+	saved  uint64 // index of the snapshot file on disk (0: none)
 	// mu protects timer and stopped. The timer is stopped outside it, so a
 	// firing that re-arms never waits for a Stop waiting for it.
 	mu      sync.Mutex
@@ -112,6 +113,7 @@ func (p *persister) restore(logger hclog.Logger) error {
 		return fmt.Errorf("rejoin: restore %s: %w", path, err)
 	default:
 		p.logger.Info("restored snapshot", "path", path, "index", meta.Index, "created_at", meta.CreatedAt)
+		p.saved = meta.Index
 	}
 	p.store = store
 	return p.openLog()
@@ -136,8 +138,11 @@ func (p *persister) periodic() {
 	p.mu.Lock()
 	stopped := p.stopped
 	p.mu.Unlock()
-	if stopped { // Stop (or abandon) ran while this firing waited
+	if stopped || p.saved == p.store.LatestIndex() {
+		// Stop (or abandon) ran while this firing waited, or nothing was
+		// applied since the last snapshot: rewriting it would change nothing.
 		p.snapMu.Unlock()
+		p.arm()
 		return
 	}
 	start := time.Now()
@@ -174,6 +179,7 @@ func (p *persister) save() (state.SnapshotMeta, error) {
 		return meta, fmt.Errorf("rejoin: snapshot: %w", err)
 	}
 	p.logger.Info("wrote snapshot", "path", path, "index", meta.Index)
+	p.saved = meta.Index
 	return meta, nil
 }
 
