@@ -67,25 +67,18 @@ func (x allocKeyIndex) FromObject(obj any) (bool, []byte, error) {
 		b = append(b, 0)
 		b = append(b, k.JobID...)
 		b = append(b, 0)
-	case partEval:
-		b = make([]byte, 0, len(k.EvalID)+len(k.ID)+2)
-		b = append(b, k.EvalID...)
-		b = append(b, 0)
 	}
 	b = append(b, k.ID...)
 	return true, append(b, 0), nil
 }
 
 // FromArgs takes the part's leading fields: node ID [, terminal bool] for
-// the node part, namespace and job ID for the job part, eval ID for the
-// eval part; an alloc ID may follow for an exact row.
+// the node part, namespace and job ID for the job part; an alloc ID may
+// follow for an exact row.
 func (x allocKeyIndex) FromArgs(args ...any) ([]byte, error) {
-	kinds := "ss" // eval ID, alloc ID
-	switch x.part {
-	case partNode:
+	kinds := "sss" // namespace, job ID, alloc ID
+	if x.part == partNode {
 		kinds = "sbs"
-	case partJob:
-		kinds = "sss"
 	}
 	if len(args) == 0 || len(args) > len(kinds) || (x.part == partJob && len(args) < 2) {
 		return nil, fmt.Errorf("%s index: %d arguments", keyTables[x.part], len(args))

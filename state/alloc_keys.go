@@ -7,21 +7,24 @@ import (
 )
 
 // allocKeys is an alloc's row in the alloc key tables: what its secondary
-// indexes (node+terminal, job, eval) use. One row object is shared by the
-// three tables. It is a value: rows are compared to know whether a write
-// changed them, and replaced, never mutated.
+// indexes (node+terminal, job) use. One row object is shared by the two
+// tables. It is a value: rows are compared to know whether a write changed
+// them, and replaced, never mutated.
+//
+// Allocs by evaluation have no table: AllocsByEval reads the evaluation's
+// job and filters. It is rare (the decision hook, operators), while a table
+// would cost every restore and placement one more radix insert per alloc.
 type allocKeys struct {
 	ID        string
 	NodeID    string
 	Terminal  bool
 	Namespace string
 	JobID     string
-	EvalID    string
 }
 
 func keysOf(a *structs.Allocation) allocKeys {
 	return allocKeys{ID: a.ID, NodeID: a.NodeID, Terminal: a.TerminalStatus(),
-		Namespace: a.Namespace, JobID: a.JobID, EvalID: a.EvalID}
+		Namespace: a.Namespace, JobID: a.JobID}
 }
 
 // keyPart names one secondary index of allocs, each its own table (see
@@ -31,21 +34,17 @@ type keyPart int
 const (
 	partNode keyPart = iota // node ID, terminal, alloc ID
 	partJob                 // namespace, job ID, alloc ID
-	partEval                // eval ID, alloc ID
 	numKeyParts
 )
 
 // keyTables are the tables of the parts, by keyPart.
-var keyTables = [numKeyParts]string{tableAllocsByNode, tableAllocsByJob, tableAllocsByEval}
+var keyTables = [numKeyParts]string{tableAllocsByNode, tableAllocsByJob}
 
 // has reports whether k has a row in part's table: an alloc with no node
-// or no eval is not listed by node or by eval.
+// is not listed by node.
 func (k *allocKeys) has(p keyPart) bool {
-	switch p {
-	case partNode:
+	if p == partNode {
 		return k.NodeID != ""
-	case partEval:
-		return k.EvalID != ""
 	}
 	return true
 }
@@ -69,10 +68,6 @@ func (k *allocKeys) compare(p keyPart, o *allocKeys) int {
 			return c
 		}
 		if c := cmp.Compare(k.JobID, o.JobID); c != 0 {
-			return c
-		}
-	case partEval:
-		if c := cmp.Compare(k.EvalID, o.EvalID); c != 0 {
 			return c
 		}
 	}

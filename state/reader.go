@@ -110,8 +110,11 @@ func (r reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*stru
 	return r.allocsByKeys(ws, jobWatch(ns, jobID), partJob, ns, jobID)
 }
 
-// AllocsByEval returns the allocations the evaluation created, sorted by ID.
-// A watch on it fires on any alloc write (allocs are not tracked per eval).
+// AllocsByEval returns the allocations whose EvalID is evalID (the
+// evaluation that created or last updated them), sorted by ID. They are
+// read through the evaluation's job; once the evaluation itself is gone
+// (garbage-collected) every alloc is scanned. A watch on it fires on any
+// alloc write (allocs are not tracked per eval).
 func (r reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
 	if evalID == "" {
 		return nil, nil
@@ -123,7 +126,33 @@ func (r reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Alloc
 		}
 		ws.Add(ch)
 	}
-	return r.allocsByKeys(nil, watchKey{}, partEval, evalID)
+	e, err := r.EvalByID(nil, evalID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Allocation
+	if e != nil {
+		allocs, err := r.AllocsByJob(nil, e.Namespace, e.JobID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range allocs {
+			if a.EvalID == evalID {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
+	it, err := r.Allocs(nil)
+	if err != nil {
+		return nil, err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if a := raw.(*structs.Allocation); a.EvalID == evalID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // allocsByKeys scans part's key table under the prefix args and returns the

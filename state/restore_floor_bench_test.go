@@ -10,14 +10,14 @@ import (
 // BenchmarkMemdbSortedInsertFloor measures what a restore cannot go below
 // with this schema: 1,000,000 inserts, in key order, into a fresh go-memdb
 // table with one index (the shape of each alloc key table). A restore
-// makes four such passes per alloc (allocs plus three key tables).
+// makes three such passes per alloc (allocs plus two key tables).
 func BenchmarkMemdbSortedInsertFloor(b *testing.B) {
 	const n = 1_000_000
 	rows := make([]*allocKeys, n)
 	for i := range rows {
-		rows[i] = &allocKeys{ID: fmt.Sprintf("alloc-%07d", i), EvalID: fmt.Sprintf("eval-%05d", i/100)}
+		rows[i] = &allocKeys{ID: fmt.Sprintf("alloc-%07d", i), Namespace: "default", JobID: fmt.Sprintf("job-%05d", i/100)}
 	}
-	table := keyTable(partEval)
+	table := keyTable(partJob)
 	sch := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{table.Name: table}}
 	b.ResetTimer()
 	for b.Loop() {

@@ -11,7 +11,7 @@ import (
 //
 // A restore's allocs arrive in ID order, so instead of sorting a million
 // rows per table it groups them by the part's leading fields (node and
-// terminal flag, job, eval: thousands of groups) and sorts only the
+// terminal flag, job: thousands of groups) and sorts only the
 // groups; inside a group the rows keep their ID order, which is the key
 // order's last field. Rows not in ID order (LoadStore takes any order) are
 // sorted the general way.
@@ -46,8 +46,6 @@ func keyOrder(rows []*allocKeys, p keyPart) []*allocKeys {
 			key = lead{a: k.NodeID, terminal: k.Terminal}
 		case partJob:
 			key = lead{a: k.Namespace, b: k.JobID}
-		case partEval:
-			key = lead{a: k.EvalID}
 		}
 		g, ok := ids[key]
 		if !ok {

@@ -25,8 +25,7 @@ func TestKeyOrder_MatchesCompareSort(t *testing.T) {
 	var rows []*allocKeys
 	for i := range 2000 {
 		rows = append(rows, &allocKeys{ID: fmt.Sprintf("a%05d", i), NodeID: pick("n", 30, true),
-			Terminal: r.IntN(3) == 0, Namespace: pick("ns", 3, false), JobID: pick("j", 40, false),
-			EvalID: pick("e", 50, true)})
+			Terminal: r.IntN(3) == 0, Namespace: pick("ns", 3, false), JobID: pick("j", 40, false)})
 	}
 	shuffled := slices.Clone(rows)
 	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })

@@ -367,3 +367,33 @@ func TestStateHash(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, live, old)
 }
+
+// TestAllocsByEval_ThroughTheJobOrAScan: allocs by evaluation are read
+// through the evaluation's job, keeping only that evaluation's allocs; for
+// an evaluation the store does not hold, every alloc is scanned.
+func TestAllocsByEval_ThroughTheJobOrAScan(t *testing.T) {
+	s := seeded(t)
+	other := mockAlloc("b1", "n2")
+	other.EvalID = "eval-not-stored"
+	place(t, s, other)
+
+	got, err := s.AllocsByEval(nil, "eval0")
+	must.NoError(t, err)
+	must.Eq(t, []string{"a1", "a2", "a3", "a4"}, allocIDs(got))
+
+	got, err = s.AllocsByEval(nil, "eval-not-stored")
+	must.NoError(t, err)
+	must.Eq(t, []string{"b1"}, allocIDs(got))
+
+	got, err = s.AllocsByEval(nil, "no-such-eval")
+	must.NoError(t, err)
+	must.SliceEmpty(t, got)
+}
+
+func allocIDs(allocs []*structs.Allocation) []string {
+	ids := make([]string, len(allocs))
+	for i, a := range allocs {
+		ids[i] = a.ID
+	}
+	return ids
+}
