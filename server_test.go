@@ -407,6 +407,14 @@ func TestServer_PeriodicSnapshotBoundsLog(t *testing.T) {
 	_, meta, err = state.OpenSnapshotFile(filepath.Join(crashDir, rejoin.SnapshotFile), nil)
 	must.NoError(t, err)
 	must.Less(t, st.srv.Store().LatestIndex(), meta.Index)
+	// Without its snapshot, the compacted log no longer starts at index 1:
+	// the server refuses to start rather than build a partial state.
+	bare := filepath.Join(t.TempDir(), "bare")
+	must.NoError(t, os.CopyFS(bare, os.DirFS(crashDir)))
+	must.NoError(t, os.Remove(filepath.Join(bare, rejoin.SnapshotFile)))
+	_, err = rejoin.New(rejoin.WithDataDir(bare))
+	must.ErrorIs(t, err, cmdlog.ErrLogGap)
+
 	crashed, err := rejoin.New(rejoin.WithDataDir(crashDir))
 	must.NoError(t, err)
 	got, err = crashed.Snapshot().StateHash()

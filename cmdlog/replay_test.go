@@ -2,6 +2,7 @@ package cmdlog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -184,4 +185,59 @@ func TestReplay_CorruptLog(t *testing.T) {
 	must.NoError(t, err)
 	_, err = ReplayInto(s, dir, 0, time.Time{})
 	must.ErrorIs(t, err, ErrCorruptLog)
+}
+
+// A log that skips a command stops the replay before the record past the
+// gap: the commands after it would build a state no server had.
+func TestReplay_GapInLog(t *testing.T) {
+	register := func(id string) []byte {
+		b, err := structs.Marshal(&structs.NodeRegisterRequest{Node: &structs.Node{ID: id}})
+		must.NoError(t, err)
+		return b
+	}
+	dir := t.TempDir()
+	l, err := Open(dir, Options{})
+	must.NoError(t, err)
+	for _, i := range []uint64{1, 2, 3, 5, 6} {
+		must.NoError(t, l.Append(Record{Index: i, Type: structs.NodeRegisterRequestType, Payload: register(fmt.Sprintf("n%d", i))}))
+	}
+	must.NoError(t, l.Close())
+
+	s, err := state.NewStore(nil)
+	must.NoError(t, err)
+	last, err := ReplayInto(s, dir, 0, time.Time{})
+	must.ErrorIs(t, err, ErrLogGap)
+	var gap *GapError
+	must.True(t, errors.As(err, &gap))
+	must.Eq(t, GapError{Latest: 3, Next: 5}, *gap)
+	must.StrContains(t, err.Error(), "4..4 are missing")
+	must.Eq(t, 3, last)
+	n5, err := s.NodeByID(nil, "n5")
+	must.NoError(t, err)
+	must.Nil(t, n5)
+
+	// The same log does continue a state at index 4 (a snapshot taken
+	// there): records up to 4 are skipped and 5, 6 apply.
+	var o state.Objects
+	for _, id := range []string{"n1", "n2", "n3", "n4"} {
+		o.Nodes = append(o.Nodes, &structs.Node{ID: id, Status: structs.NodeStatusInit, CreateIndex: 1, ModifyIndex: 1})
+	}
+	s, err = state.LoadStore(o, 4, nil)
+	must.NoError(t, err)
+	last, err = ReplayInto(s, dir, 0, time.Time{})
+	must.NoError(t, err)
+	must.Eq(t, 6, last)
+
+	// A log that starts past the state's next index is a gap too (a
+	// snapshot lost while its log was compacted).
+	s, err = state.NewStore(nil)
+	must.NoError(t, err)
+	dir2 := t.TempDir()
+	l, err = Open(dir2, Options{})
+	must.NoError(t, err)
+	must.NoError(t, l.Append(Record{Index: 7, Type: structs.NodeRegisterRequestType, Payload: register("n7")}))
+	must.NoError(t, l.Close())
+	_, err = ReplayInto(s, dir2, 0, time.Time{})
+	must.ErrorIs(t, err, ErrLogGap)
+	must.Eq(t, 0, s.LatestIndex())
 }
