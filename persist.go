@@ -34,6 +34,27 @@ const (
 // data directory open.
 var ErrDataDirLocked = errors.New("rejoin: data directory in use by another server")
 
+// LockDataDir takes the lock a server takes on its data directory (see
+// WithDataDir) until release is called, creating dir if needed. It is for
+// an embedder that keeps other files there before New runs, such as raft's
+// stores with WithRaft, where New does not lock: taking it first turns a
+// second server on the same directory into ErrDataDirLocked instead of a
+// wait on a database lock.
+func LockDataDir(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("rejoin: data dir: %w", err)
+	}
+	f, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if f != nil {
+			_ = f.Close()
+		}
+	}, nil
+}
+
 // persister keeps a server's state in its data directory.
 type persister struct {
 	dir         string

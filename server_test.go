@@ -278,7 +278,15 @@ func TestServer_DataDirLocked(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, rejoin.SnapshotFile))
 	must.ErrorIs(t, err, fs.ErrNotExist) // the refused server wrote nothing
 
+	_, err = rejoin.LockDataDir(dir) // an embedder's own lock, too
+	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
+
 	must.NoError(t, st.srv.Stop())
+	release, err := rejoin.LockDataDir(dir)
+	must.NoError(t, err)
+	_, err = rejoin.New(rejoin.WithDataDir(dir))
+	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
+	release()
 	again, err := rejoin.New(rejoin.WithDataDir(dir))
 	must.NoError(t, err)
 	got, err := again.Snapshot().StateHash()

@@ -120,6 +120,14 @@ func raftOptions(f serverFlags, logger hclog.Logger, stderr io.Writer) ([]rejoin
 		}
 	}
 	if f.dataDir != "" {
+		// Before bolt opens raft.db: bolt waits forever for a database
+		// another server holds.
+		release, err := rejoin.LockDataDir(f.dataDir)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		closers = append(closers, release)
 		dir := filepath.Join(f.dataDir, "raft")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			cleanup()

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"io"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/shoenig/test/must"
+
+	"github.com/rejoinhq/rejoin"
 )
 
 func TestServerRaftFlags(t *testing.T) {
@@ -22,4 +26,27 @@ func TestServerRaftFlags(t *testing.T) {
 	}
 	var none raftFlags
 	must.NoError(t, none.validate())
+}
+
+// A replicated server whose --data-dir another server holds fails at once
+// with ErrDataDirLocked, rather than waiting on raft.db's lock.
+func TestServerRaft_DataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	release, err := rejoin.LockDataDir(dir)
+	must.NoError(t, err)
+	f := serverFlags{dataDir: dir, raft: raftFlags{peers: "a=127.0.0.1:0", nodeID: "a"}}
+	must.NoError(t, f.raft.validate())
+	_, _, err = raftOptions(f, hclog.NewNullLogger(), io.Discard)
+	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
+
+	release()
+	opts, cleanup, err := raftOptions(f, hclog.NewNullLogger(), io.Discard)
+	must.NoError(t, err)
+	must.SliceLen(t, 1, opts)
+	_, err = rejoin.LockDataDir(dir) // held until cleanup
+	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
+	cleanup()
+	release, err = rejoin.LockDataDir(dir)
+	must.NoError(t, err)
+	release()
 }
