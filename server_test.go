@@ -99,29 +99,34 @@ func (st *story) run(afterCut func()) {
 	st.settle()
 }
 
+// eachInterval calls f with every interval of the sink, read-locked.
+func eachInterval(sink *gometrics.InmemSink, f func(*gometrics.IntervalMetrics)) {
+	for _, iv := range sink.Data() {
+		iv.RLock()
+		f(iv)
+		iv.RUnlock()
+	}
+}
+
 // counterSum sums a counter across the sink's intervals.
 func counterSum(sink *gometrics.InmemSink, key string) float64 {
 	var n float64
-	for _, iv := range sink.Data() {
-		iv.RLock()
+	eachInterval(sink, func(iv *gometrics.IntervalMetrics) {
 		if c, ok := iv.Counters[key]; ok {
 			n += c.Sum
 		}
-		iv.RUnlock()
-	}
+	})
 	return n
 }
 
 // sampleCount counts a sample's observations across the sink's intervals.
 func sampleCount(sink *gometrics.InmemSink, key string) int {
 	n := 0
-	for _, iv := range sink.Data() {
-		iv.RLock()
+	eachInterval(sink, func(iv *gometrics.IntervalMetrics) {
 		if s, ok := iv.Samples[key]; ok {
 			n += s.Count
 		}
-		iv.RUnlock()
-	}
+	})
 	return n
 }
 
