@@ -7,8 +7,6 @@ import (
 	"github.com/rejoinhq/rejoin/metrics"
 	"github.com/rejoinhq/rejoin/reconcile"
 	"github.com/rejoinhq/rejoin/rpc"
-	"github.com/rejoinhq/rejoin/state"
-	"github.com/rejoinhq/rejoin/structs"
 )
 
 // Decision kinds.
@@ -54,10 +52,10 @@ type Decision struct {
 	Time  time.Time
 }
 
-// decisionsOf lists the decisions of one applied evaluation. Placements are
-// matched to the allocations they created (read from snap) by name and
-// previous allocation; placements that found no node are not decisions.
-func decisionsOf(snap *state.Snapshot, evalID string, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) []Decision {
+// decisionsOf lists the decisions of one applied evaluation. A placement
+// names the allocation it created (out.PlacedAllocs); placements that found
+// no node are not decisions.
+func decisionsOf(evalID string, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) []Decision {
 	if res == nil || in.Job == nil {
 		return nil
 	}
@@ -67,29 +65,15 @@ func decisionsOf(snap *state.Snapshot, evalID string, in reconcile.Input, res *r
 		d.Rule = metrics.RuleOf(d.Reason)
 		ds = append(ds, d)
 	}
-	if len(res.Place) > out.Unplaced && snap != nil {
-		placed := map[[2]string][]*structs.Allocation{}
-		if allocs, err := snap.AllocsByEval(nil, evalID); err == nil {
-			for _, a := range allocs {
-				if a.CreateIndex == out.Index {
-					k := [2]string{a.Name, a.PreviousAllocation}
-					placed[k] = append(placed[k], a)
-				}
-			}
+	for i, p := range res.Place {
+		if i >= len(out.PlacedAllocs) || out.PlacedAllocs[i] == nil {
+			continue // blocked: no node fit
 		}
-		for _, p := range res.Place {
-			k := [2]string{p.Name, p.PreviousAllocation}
-			list := placed[k]
-			if len(list) == 0 {
-				continue // blocked: no node fit
-			}
-			a := list[0]
-			placed[k] = list[1:]
-			d := base
-			d.Kind, d.AllocID, d.Name, d.TaskGroup, d.NodeID, d.PreviousAllocation, d.Reason =
-				KindPlace, a.ID, p.Name, p.TaskGroup, a.NodeID, p.PreviousAllocation, p.Reason
-			add(d)
-		}
+		a := out.PlacedAllocs[i]
+		d := base
+		d.Kind, d.AllocID, d.Name, d.TaskGroup, d.NodeID, d.PreviousAllocation, d.Reason =
+			KindPlace, a.ID, p.Name, p.TaskGroup, a.NodeID, p.PreviousAllocation, p.Reason
+		add(d)
 	}
 	for _, s := range res.Stop {
 		d := base

@@ -177,7 +177,7 @@ func (s *Server) wire() error {
 // the embedder's hook.
 func (s *Server) applied(evalID string, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome) []Decision {
 	s.rec.Evaluated(s.clock.Now().Sub(in.Now), out.Unplaced)
-	ds := decisionsOf(s.store.Snapshot(), evalID, in, res, out)
+	ds := decisionsOf(evalID, in, res, out)
 	s.decisions.record(ds)
 	for _, d := range ds {
 		s.rec.Decision(d.Kind, d.Rule)

@@ -35,6 +35,10 @@ type ApplyOutcome struct {
 	FollowUpEvalIDs []string
 	// Blocked lists the placements that were skipped for want of a node.
 	Blocked []Placement
+	// PlacedAllocs are the allocations the placements created, index for
+	// index with Results.Place: nil where the placement found no node.
+	// They are what the command wrote; read them, never change them.
+	PlacedAllocs []*structs.Allocation
 }
 
 // Apply turns res, the decisions Compute made for in, into ONE
@@ -234,11 +238,14 @@ func (b *planBuilder) placements(nodes []*structs.Node, out *ApplyOutcome) {
 		if nodeID == "" {
 			out.Unplaced++
 			out.Blocked = append(out.Blocked, p)
+			out.PlacedAllocs = append(out.PlacedAllocs, nil)
 			continue
 		}
 		live[nodeID]++
 		out.Placed++
-		b.req.AllocsPlaced = append(b.req.AllocsPlaced, b.newAlloc(p, prev, nodeID, score))
+		a := b.newAlloc(p, prev, nodeID, score)
+		b.req.AllocsPlaced = append(b.req.AllocsPlaced, a)
+		out.PlacedAllocs = append(out.PlacedAllocs, a)
 	}
 }
 

@@ -210,7 +210,8 @@ func TestApply_CommandHasEveryField(t *testing.T) {
 		},
 	}
 	must.Eq(t, want, w.reqs[0].(*structs.ApplyPlanResultsRequest))
-	must.Eq(t, ApplyOutcome{Index: 1, Placed: 4, FollowUpEvalIDs: []string{"id-1", "id-2"}}, out)
+	must.Eq(t, ApplyOutcome{Index: 1, Placed: 4, FollowUpEvalIDs: []string{"id-1", "id-2"},
+		PlacedAllocs: want.AllocsPlaced}, out) // every placement found a node, in Results.Place order
 }
 
 func TestApply_StoreEndsAsExpected(t *testing.T) {
@@ -317,6 +318,12 @@ func TestApply_UnplaceableSkippedAndReported(t *testing.T) {
 	must.Len(t, 1, placed)
 	must.Eq(t, "n1", placed[0].NodeID)
 	must.Eq(t, "web.web[9]", placed[0].Name)
+	// The outcome names it, index for index with the placements.
+	must.SliceLen(t, 4, out.PlacedAllocs)
+	must.Nil(t, out.PlacedAllocs[0])
+	must.Nil(t, out.PlacedAllocs[1])
+	must.Nil(t, out.PlacedAllocs[2])
+	must.Eq(t, placed[0].ID, out.PlacedAllocs[3].ID)
 	a, err := s.AllocByID(nil, "a-inplace")
 	must.NoError(t, err)
 	must.Eq(t, structs.AllocDesiredStatusStop, a.DesiredStatus)
