@@ -62,7 +62,7 @@ type persister struct {
 	logger      hclog.Logger
 	store       *state.Store
 	log         commandLog // the command log, from restore on
-	lock        *os.File   // holds the directory's lock; nil where none is taken
+	release     func()     // drops the directory's lock; nil once dropped
 	interval    time.Duration
 	segmentSize int64
 	rec         *metrics.Recorder // nil: no metrics
@@ -103,14 +103,11 @@ type dataDirConfig struct {
 // does not verify stops the server from starting rather than losing state
 // silently.
 func openDataDir(cfg dataDirConfig) (*state.Store, *persister, error) {
-	if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("rejoin: data dir: %w", err)
-	}
-	lock, err := lockDataDir(cfg.dir)
+	release, err := LockDataDir(cfg.dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &persister{dir: cfg.dir, clock: cfg.clock, logger: cfg.logger.Named("persist"), lock: lock,
+	p := &persister{dir: cfg.dir, clock: cfg.clock, logger: cfg.logger.Named("persist"), release: release,
 		interval: cfg.snapshotInterval, segmentSize: cfg.segmentSize, rec: cfg.rec}
 	if err := p.restore(cfg.logger); err != nil {
 		p.unlock()
@@ -259,10 +256,10 @@ func (p *persister) abandon() {
 	p.unlock()
 }
 
-// unlock releases the directory's lock (closing the file drops it).
+// unlock releases the directory's lock.
 func (p *persister) unlock() {
-	if p.lock != nil {
-		_ = p.lock.Close()
-		p.lock = nil
+	if p.release != nil {
+		p.release()
+		p.release = nil
 	}
 }
