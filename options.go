@@ -100,7 +100,8 @@ func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir 
 // WithSnapshotInterval sets how often a server with a data directory writes
 // a snapshot while it runs, deleting the command-log segments the snapshot
 // covers (default DefaultSnapshotInterval); d <= 0 snapshots only at Stop,
-// and the log then grows until Stop.
+// and the log then grows until Stop. With WithRaft it has no effect: raft
+// snapshots and trims its own log.
 func WithSnapshotInterval(d time.Duration) Option {
 	return func(o *options) { o.snapshotInterval = d }
 }
