@@ -1,9 +1,7 @@
 package cmdlog
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -87,31 +85,10 @@ func compactSegments(dir string, seqs []uint64, upTo uint64, tornTail bool) ([]s
 // has none). A torn tail is an error unless newest says the segment is the
 // log's last, where it ends the segment as Open's truncation would.
 func segmentLast(dir string, seq uint64, newest bool) (uint64, error) {
-	name := segmentName(seq)
-	f, sr, err := openSegment(segmentPath(dir, seq), name)
-	var te *tornError
-	switch {
-	case errors.As(err, &te) && newest:
-		return 0, nil
-	case errors.As(err, &te):
-		return 0, &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
-	case err != nil:
-		return 0, fmt.Errorf("cmdlog: %w", err)
-	}
-	defer f.Close()
 	var last uint64
-	for {
-		rec, err := sr.next()
-		switch {
-		case err == io.EOF:
-			return last, nil
-		case errors.As(err, &te) && newest:
-			return last, nil
-		case errors.As(err, &te):
-			return 0, &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
-		case err != nil:
-			return 0, err
-		}
+	_, err := walkSegment(dir, seq, newest, func(rec Record, _ int64) error {
 		last = rec.Index
-	}
+		return nil
+	})
+	return last, err
 }

@@ -176,50 +176,59 @@ func scanDir(dir string, fn func(Record) error, torn **tornError) error {
 	var last uint64
 	var seen bool
 	for i, seq := range seqs {
-		name := segmentName(seq)
-		f, sr, err := openSegment(segmentPath(dir, seq), name)
-		if err != nil {
-			var te *tornError
-			if errors.As(err, &te) {
-				if i == len(seqs)-1 {
-					*torn = te
-					return nil
-				}
-				return &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+		t, err := walkSegment(dir, seq, i == len(seqs)-1, func(rec Record, off int64) error {
+			if seen && rec.Index <= last {
+				return &CorruptError{Segment: segmentName(seq), Offset: off,
+					Reason: fmt.Sprintf("%v: %d after %d", ErrIndexOrder, rec.Index, last)}
 			}
-			return fmt.Errorf("cmdlog: %w", err)
-		}
-		err = func() error {
-			defer f.Close()
-			for {
-				rec, err := sr.next()
-				if err == io.EOF {
-					return nil
-				}
-				if err != nil {
-					var te *tornError
-					if errors.As(err, &te) {
-						if i == len(seqs)-1 {
-							*torn = te
-							return nil
-						}
-						return &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
-					}
-					return err
-				}
-				if seen && rec.Index <= last {
-					return &CorruptError{Segment: name, Offset: sr.off - int64(headerSize+fixedBody+len(rec.Payload)),
-						Reason: fmt.Sprintf("%v: %d after %d", ErrIndexOrder, rec.Index, last)}
-				}
-				last, seen = rec.Index, true
-				if err := fn(rec); err != nil {
-					return err
-				}
-			}
-		}()
+			last, seen = rec.Index, true
+			return fn(rec)
+		})
 		if err != nil {
 			return err
 		}
+		if t != nil {
+			*torn = t
+			return nil
+		}
 	}
 	return nil
+}
+
+// walkSegment calls fn with every record of segment seq in order, and the
+// offset it starts at. A torn tail ends the walk: it is returned as torn
+// when newest says the segment is the log's last (where Open truncates
+// it), and as a *CorruptError otherwise. An error from fn is returned as is.
+func walkSegment(dir string, seq uint64, newest bool, fn func(rec Record, off int64) error) (torn *tornError, err error) {
+	name := segmentName(seq)
+	classify := func(te *tornError) (*tornError, error) {
+		if newest {
+			return te, nil
+		}
+		return nil, &CorruptError{Segment: name, Offset: te.offset, Reason: te.reason}
+	}
+	var te *tornError
+	f, sr, err := openSegment(segmentPath(dir, seq), name)
+	switch {
+	case errors.As(err, &te):
+		return classify(te)
+	case err != nil:
+		return nil, fmt.Errorf("cmdlog: %w", err)
+	}
+	defer f.Close()
+	for {
+		off := sr.off
+		rec, err := sr.next()
+		switch {
+		case err == io.EOF:
+			return nil, nil
+		case errors.As(err, &te):
+			return classify(te)
+		case err != nil:
+			return nil, err
+		}
+		if err := fn(rec, off); err != nil {
+			return nil, err
+		}
+	}
 }
