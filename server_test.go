@@ -243,26 +243,14 @@ func TestServer_DataDirRestoresState(t *testing.T) {
 	want, err := st.srv.Snapshot().StateHash()
 	must.NoError(t, err)
 
-	// Crash: a copy of the directory as the running server left it on disk
-	// (the directory itself is locked while the server runs).
-	crashDir := filepath.Join(t.TempDir(), "crash")
-	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
-	crashed, err := rejoin.New(rejoin.WithDataDir(crashDir))
-	must.NoError(t, err)
-	got, err := crashed.Snapshot().StateHash()
-	must.NoError(t, err)
-	must.Eq(t, want, got)
-	must.NoError(t, crashed.Stop())
+	// Crash: the directory as the running server left it on disk.
+	must.NoError(t, reopen(t, crashImage(t, dir), want).Stop())
 
 	must.NoError(t, st.srv.Stop())
 	_, err = os.Stat(filepath.Join(dir, rejoin.SnapshotFile))
 	must.NoError(t, err)
-	again, err := rejoin.New(rejoin.WithDataDir(dir))
-	must.NoError(t, err)
+	again := reopen(t, dir, want)
 	defer again.Stop()
-	got, err = again.Snapshot().StateHash()
-	must.NoError(t, err)
-	must.Eq(t, want, got)
 	a, err := again.Store().AllocByID(nil, "a-02")
 	must.NoError(t, err)
 	must.Eq(t, structs.AllocClientStatusRunning, a.ClientStatus)
@@ -292,12 +280,7 @@ func TestServer_DataDirLocked(t *testing.T) {
 	_, err = rejoin.New(rejoin.WithDataDir(dir))
 	must.ErrorIs(t, err, rejoin.ErrDataDirLocked)
 	release()
-	again, err := rejoin.New(rejoin.WithDataDir(dir))
-	must.NoError(t, err)
-	got, err := again.Snapshot().StateHash()
-	must.NoError(t, err)
-	must.Eq(t, want, got)
-	must.NoError(t, again.Stop())
+	must.NoError(t, reopen(t, dir, want).Stop())
 }
 
 // TestServer_StopCompactsLog: the final snapshot makes the command log
@@ -321,11 +304,7 @@ func TestServer_StopCompactsLog(t *testing.T) {
 	must.NoError(t, err)
 	must.SliceEmpty(t, entries)
 
-	again, err := rejoin.New(rejoin.WithDataDir(dir), rejoin.WithClock(st.clk))
-	must.NoError(t, err)
-	got, err := again.Snapshot().StateHash()
-	must.NoError(t, err)
-	must.Eq(t, want, got)
+	again := reopen(t, dir, want, rejoin.WithClock(st.clk))
 	must.NoError(t, again.Start())
 	client{again, "n3", "secret-3"}.register()
 	st.clk.Advance(time.Second) // the log's fsync timer
@@ -335,16 +314,11 @@ func TestServer_StopCompactsLog(t *testing.T) {
 
 	// A crash image taken now (no final snapshot) gets the new node from
 	// the new log, on top of the compacted directory's snapshot.
-	crashDir := filepath.Join(t.TempDir(), "crash")
-	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
+	crashDir := crashImage(t, dir)
 	must.NoError(t, again.Stop())
-	third, err := rejoin.New(rejoin.WithDataDir(crashDir))
-	must.NoError(t, err)
+	third := reopen(t, crashDir, want)
 	defer third.Stop()
 	must.Eq(t, latest, third.Store().LatestIndex())
-	got, err = third.Snapshot().StateHash()
-	must.NoError(t, err)
-	must.Eq(t, want, got)
 	n3, err := third.Store().NodeByID(nil, "n3")
 	must.NoError(t, err)
 	must.NotNil(t, n3)
@@ -415,26 +389,41 @@ func TestServer_PeriodicSnapshotBoundsLog(t *testing.T) {
 	st.clk.Advance(time.Second) // the log's fsync timer, not yet the snapshot's
 	want, err = st.srv.Snapshot().StateHash()
 	must.NoError(t, err)
-	crashDir := filepath.Join(t.TempDir(), "crash")
-	must.NoError(t, os.CopyFS(crashDir, os.DirFS(dir)))
+	crashDir := crashImage(t, dir)
 	_, meta, err = state.OpenSnapshotFile(filepath.Join(crashDir, rejoin.SnapshotFile), nil)
 	must.NoError(t, err)
 	must.Less(t, st.srv.Store().LatestIndex(), meta.Index)
 	// Without its snapshot, the compacted log no longer starts at index 1:
 	// the server refuses to start rather than build a partial state.
-	bare := filepath.Join(t.TempDir(), "bare")
-	must.NoError(t, os.CopyFS(bare, os.DirFS(crashDir)))
+	bare := crashImage(t, crashDir)
 	must.NoError(t, os.Remove(filepath.Join(bare, rejoin.SnapshotFile)))
 	_, err = rejoin.New(rejoin.WithDataDir(bare))
 	must.ErrorIs(t, err, cmdlog.ErrLogGap)
 
-	crashed, err := rejoin.New(rejoin.WithDataDir(crashDir))
+	must.NoError(t, reopen(t, crashDir, want).Stop())
+	must.NoError(t, st.srv.Stop())
+}
+
+// crashImage copies dir as it is on disk, a running server's directory
+// included (that one is locked while the server runs): what a crash would
+// leave to restart from.
+func crashImage(t *testing.T, dir string) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "crash")
+	must.NoError(t, os.CopyFS(img, os.DirFS(dir)))
+	return img
+}
+
+// reopen starts a server on dir and checks it restored the state whose
+// hash is want.
+func reopen(t *testing.T, dir string, want [32]byte, opts ...rejoin.Option) *rejoin.Server {
+	t.Helper()
+	srv, err := rejoin.New(append([]rejoin.Option{rejoin.WithDataDir(dir)}, opts...)...)
 	must.NoError(t, err)
-	got, err = crashed.Snapshot().StateHash()
+	got, err := srv.Snapshot().StateHash()
 	must.NoError(t, err)
 	must.Eq(t, want, got)
-	must.NoError(t, crashed.Stop())
-	must.NoError(t, st.srv.Stop())
+	return srv
 }
 
 func TestServer_CorruptSnapshotRefusesToStart(t *testing.T) {
