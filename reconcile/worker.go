@@ -95,8 +95,8 @@ type Worker struct {
 	// hooks delivers OnResult calls in order, outside procMu.
 	hooks hookQueue
 
-	// beforeApply, if set (tests only), runs between Compute and the
-	// stale-snapshot check, to simulate a concurrent write.
+	// beforeApply, if set (tests only), runs between Compute and the plan's
+	// write, to simulate a concurrent write.
 	beforeApply func(attempt int)
 }
 
@@ -359,16 +359,15 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 		if w.beforeApply != nil {
 			w.beforeApply(attempt)
 		}
-		stale, err := w.stale(snap, in, req)
-		if err != nil {
-			return w.failRun(evals, err)
-		}
-		if stale {
+		// The store rejects the plan, writing nothing, if what it was
+		// computed from changed since snap: see ReadIndex.
+		req.ReadIndex = snap.LatestIndex()
+		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
+		if errors.Is(err, structs.ErrPlanStale) {
 			w.logger.Debug("store changed under evaluation, re-running",
-				"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt)
+				"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt, "reason", err)
 			continue
 		}
-		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
 		if err != nil {
 			return w.failRun(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
 		}
@@ -612,93 +611,4 @@ func (w *Worker) wait(ctx context.Context, bs blockingStore) {
 	})
 	cancel()
 	<-done
-}
-
-// stale reports whether the job's part of the store changed between snap
-// (which in was read from) and now: the job, its allocations, the nodes
-// they are on, or the nodes the plan places on (for system jobs, any
-// node). Then the decisions may be wrong and the job is re-run. The
-// check and the write are two steps, so a write landing between them is not
-// seen; it is caught by the evaluation that write creates.
-func (w *Worker) stale(snap *state.Snapshot, in Input, req *structs.ApplyPlanResultsRequest) (bool, error) {
-	cur := w.store.Snapshot()
-	if cur.LatestIndex() == snap.LatestIndex() {
-		return false, nil
-	}
-	if cur.Index(state.TableAllocs) == snap.Index(state.TableAllocs) &&
-		cur.Index(state.TableNodes) == snap.Index(state.TableNodes) &&
-		cur.Index(state.TableJobs) == snap.Index(state.TableJobs) {
-		return false, nil
-	}
-	nodeIDs := make([]string, 0, len(in.Nodes)+len(req.AllocsPlaced))
-	if in.Job.Type != structs.JobTypeSystem {
-		for id := range in.Nodes {
-			nodeIDs = append(nodeIDs, id)
-		}
-		for _, a := range req.AllocsPlaced {
-			nodeIDs = append(nodeIDs, a.NodeID)
-		}
-	}
-	before, err := fingerprintJob(snap, in.Job, nodeIDs)
-	if err != nil {
-		return false, err
-	}
-	after, err := fingerprintJob(cur, in.Job, nodeIDs)
-	if err != nil {
-		return false, err
-	}
-	return before != after, nil
-}
-
-// jobPrint summarises what a job's decisions depend on. Every write sets
-// the ModifyIndex of what it changes to its own index, above every earlier
-// one, so a change moves a maximum; a removal changes a count.
-type jobPrint struct {
-	job               uint64
-	allocs, nodes     int
-	allocMax, nodeMax uint64
-}
-
-// fingerprintJob reads the job's print from r. nodeIDs are the nodes to
-// watch; for a system job every node is watched instead.
-func fingerprintJob(r *state.Snapshot, job *structs.Job, nodeIDs []string) (jobPrint, error) {
-	var p jobPrint
-	ns := job.NamespacedID().Namespace
-	j, err := r.JobByID(nil, ns, job.ID)
-	if err != nil {
-		return p, err
-	}
-	if j != nil {
-		p.job = j.ModifyIndex
-	}
-	allocs, err := r.AllocsByJob(nil, ns, job.ID)
-	if err != nil {
-		return p, err
-	}
-	p.allocs = len(allocs)
-	for _, a := range allocs {
-		p.allocMax = max(p.allocMax, a.ModifyIndex)
-	}
-	if job.Type == structs.JobTypeSystem {
-		nodes, err := r.Nodes(nil)
-		if err != nil {
-			return p, err
-		}
-		for _, n := range nodes {
-			p.nodes++
-			p.nodeMax = max(p.nodeMax, n.ModifyIndex)
-		}
-		return p, nil
-	}
-	for _, id := range nodeIDs {
-		n, err := r.NodeByID(nil, id)
-		if err != nil {
-			return p, err
-		}
-		if n != nil {
-			p.nodes++
-			p.nodeMax = max(p.nodeMax, n.ModifyIndex)
-		}
-	}
-	return p, nil
 }

@@ -599,3 +599,50 @@ func TestWorker_ReconnectLeavesNothingPending(t *testing.T) {
 		})
 	}
 }
+
+// wkRacingStore runs race just before the first plan write reaches the
+// store: a write that lands after everything the worker checked, as a
+// client's update can on a live server.
+type wkRacingStore struct {
+	*state.Store
+	race func()
+}
+
+func (s *wkRacingStore) ApplyCommand(t structs.MessageType, req any) (uint64, any, error) {
+	if t == structs.ApplyPlanResultsRequestType && s.race != nil {
+		race := s.race
+		s.race = nil
+		race()
+	}
+	return s.Store.ApplyCommand(t, req)
+}
+
+// TestWorker_WriteRacingThePlanIsCaught: the staleness check is part of the
+// plan's write, so even a write landing at the last moment is seen. Here
+// the job's only alloc fails just before a plan that decided nothing is
+// written: that plan would complete the eval and leave the failure
+// unhandled. It is rejected and the re-run reschedules the alloc.
+func TestWorker_WriteRacingThePlanIsCaught(t *testing.T) {
+	e := wkNew(t)
+	e.node("n1", structs.NodeStatusReady)
+	e.node("n2", structs.NodeStatusReady)
+	e.job(wkJob("web", 1), "ev0")
+	must.Eq(t, 1, e.process())
+	a := e.jobAllocs("web")[0]
+	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
+
+	var results []*Results
+	rs := &wkRacingStore{Store: e.s, race: func() { e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusFailed) }}
+	w := NewWorker(WorkerConfig{Store: rs, Clock: e.clk, NewID: apSeqIDs("r"),
+		OnResult: func(_ *structs.Evaluation, _ Input, res *Results, _ ApplyOutcome) { results = append(results, res) }})
+	e.evals(wkEval("ev1", "web", structs.EvalTriggerNodeUpdate))
+	n, err := w.ProcessReady()
+	must.NoError(t, err)
+	must.Eq(t, 1, n)
+	must.Nil(t, rs.race) // the race ran
+	must.SliceLen(t, 1, results)
+	must.SliceLen(t, 1, results[0].Place)
+	must.Eq(t, a.ID, results[0].Place[0].PreviousAllocation)
+	must.Eq(t, structs.EvalStatusComplete, e.eval("ev1").Status)
+	must.NotEq(t, "", e.alloc(a.ID).NextAllocation)
+}

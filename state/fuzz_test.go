@@ -28,6 +28,13 @@ func FuzzApply(f *testing.F) {
 			AllocsStopped:      []*structs.AllocStopUpdate{{AllocID: "a2", ClientStatus: "lost"}},
 			AllocsDisconnected: []*structs.AllocFollowupUpdate{{AllocID: "a3", FollowupEvalID: "f"}},
 			AllocsReconnected:  []string{"a4"}}},
+		// Conditional plans: current, stale (below the job's alloc
+		// writes) and from the future.
+		{structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Now: t0, JobID: "job1", ReadIndex: 5,
+			AllocsStopped: []*structs.AllocStopUpdate{{AllocID: "a2"}}}},
+		{structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Now: t0, JobID: "job1", ReadIndex: 3,
+			AllocsStopped: []*structs.AllocStopUpdate{{AllocID: "a2"}}}},
+		{structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Now: t0, JobID: "job1", ReadIndex: 99}},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.typ), encode(f, s.req))

@@ -10,6 +10,9 @@ import (
 func (tx *writeTxn) applyPlanResults(req *structs.ApplyPlanResultsRequest) error {
 	p := &planWriter{tx: tx, req: req, work: map[string]*structs.Allocation{},
 		old: map[string]*structs.Allocation{}}
+	if err := p.checkPrecondition(); err != nil {
+		return err
+	}
 	if err := p.validate(); err != nil {
 		return err
 	}

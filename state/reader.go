@@ -186,6 +186,19 @@ func (r reader) allocsByKeys(ws memdb.WatchSet, w watchKey, part keyPart, args .
 	return out, nil
 }
 
+// allocWatchIndex returns the index of the last write to an alloc of k's
+// node or job (0 if none was ever written).
+func (r reader) allocWatchIndex(k watchKey) (uint64, error) {
+	raw, err := r.txn.First(tableAllocWatch, "id", k.String())
+	if err != nil {
+		return 0, fmt.Errorf("state: allocs watch: %w", err)
+	}
+	if raw == nil {
+		return 0, nil
+	}
+	return raw.(*indexEntry).Value, nil
+}
+
 // Allocs returns an iterator over every allocation in ID order; it yields
 // *structs.Allocation and stays consistent however long it is held.
 func (r reader) Allocs(ws memdb.WatchSet) (memdb.ResultIterator, error) {

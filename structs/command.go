@@ -185,6 +185,17 @@ type ApplyPlanResultsRequest struct {
 	AllocFollowups []*AllocFollowupUpdate
 	// Evals are created or updated in the same write (follow-ups).
 	Evals []*Evaluation
+	// ReadIndex, when not 0, makes the write conditional on the state the
+	// plan was computed from: the store index of that snapshot. The store
+	// checks, inside the write, whether the job, any of its allocations,
+	// or a node one of them is on or the plan places on (for a system job,
+	// any node) changed after it; if so it rejects the whole plan with
+	// ErrPlanStale and writes nothing, and the plan is computed again. A
+	// check made before the write would leave a window in which a
+	// client's update (the kept original failing, say) lands unseen and
+	// the plan stops the only other copy. 0 writes the plan whatever
+	// changed since.
+	ReadIndex uint64
 }
 
 // AllocStopUpdate stops one allocation.

@@ -31,6 +31,10 @@ var (
 	ErrUnknownCommand = errors.New("unknown command type")
 	// ErrStaleIndex: a command's index is not above the store's latest.
 	ErrStaleIndex = errors.New("command index not above the latest index")
+	// ErrPlanStale: a conditional plan (ApplyPlanResultsRequest with a
+	// Precondition) was computed from state that changed before it was
+	// written; nothing was written, and the plan should be computed again.
+	ErrPlanStale = errors.New("plan is stale")
 )
 
 // CodeEntry names one error for transports that carry errors as text
