@@ -162,6 +162,9 @@ func (s *Server) wire() error {
 	wcfg := reconcile.WorkerConfig{
 		Store: s.leaderStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
 	}
+	if s.rec != nil {
+		wcfg.Metrics = s.rec
+	}
 	if o.queue != nil {
 		s.evaluator = reconcile.NewWorker(wcfg) // Evaluate returns its results to the caller
 	} else {

@@ -8,7 +8,9 @@ const ServiceName = "rejoin"
 // heartbeat package emits its own names (heartbeat.MetricReset and so on:
 // heartbeat.reset, heartbeat.expired, heartbeat.held,
 // heartbeat.breaker.opened, heartbeat.breaker.closed and the gauge
-// heartbeat.breaker.open), passed through as dotted keys.
+// heartbeat.breaker.open), and so does the eval worker
+// (reconcile.MetricPlanStale, reconcile.MetricKeptChanging); both are
+// passed through as dotted keys.
 //
 // A key always carries the same label names, so a Prometheus metric family
 // is never inconsistent.

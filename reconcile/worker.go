@@ -42,7 +42,31 @@ type WorkerConfig struct {
 	// they may run while another goroutine processes the next job. It must
 	// not call ProcessReady (it would wait for itself).
 	OnResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
+	// Metrics, if set, receives the worker's counters (MetricPlanStale,
+	// MetricKeptChanging).
+	Metrics Metrics
 }
+
+// Metrics receives the worker's counters; the server exports them.
+type Metrics interface {
+	IncrCounter(name string, v int)
+}
+
+// Metric names.
+const (
+	// MetricPlanStale counts plans the store rejected because the job,
+	// its allocations or their nodes changed after the plan's snapshot;
+	// each one is computed again. A steady rate means evaluations race
+	// client updates for the same jobs.
+	MetricPlanStale = "reconcile.plan_stale"
+	// MetricKeptChanging counts jobs set aside for staleBackoff because
+	// the store changed under staleAttempts runs in a row.
+	MetricKeptChanging = "reconcile.kept_changing"
+)
+
+type noopMetrics struct{}
+
+func (noopMetrics) IncrCounter(string, int) {}
 
 const (
 	// staleAttempts bounds how often one job is re-run because the store
@@ -66,6 +90,7 @@ type Worker struct {
 	logger   hclog.Logger
 	applyCfg ApplyConfig
 	onResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
+	metrics  Metrics
 
 	// procMu serialises ProcessReady (and so Run): one job is processed at
 	// a time and the worker's writes happen in a deterministic order. It
@@ -108,6 +133,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		logger:   cfg.Logger,
 		applyCfg: ApplyConfig{Placer: cfg.Placer, NewID: cfg.NewID},
 		onResult: cfg.OnResult,
+		metrics:  cfg.Metrics,
 		q:        newEvalQueue(),
 		wake:     make(chan struct{}, 1),
 	}
@@ -116,6 +142,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	if w.logger == nil {
 		w.logger = hclog.NewNullLogger()
+	}
+	if w.metrics == nil {
+		w.metrics = noopMetrics{}
 	}
 	w.logger = w.logger.Named("eval-worker")
 	return w
@@ -284,6 +313,7 @@ func (w *Worker) processReadyLocked() (int, error) {
 				errs = append(errs, err)
 			case run == nil && n == 0 && w.keptChanging(je.evals):
 				// The job kept changing: try it again later rather than spin.
+				w.metrics.IncrCounter(MetricKeptChanging, 1)
 				w.logger.Warn("store kept changing under job, retrying later",
 					"job_id", je.evals[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
 				w.mu.Lock()
@@ -364,6 +394,7 @@ func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error
 		req.ReadIndex = snap.LatestIndex()
 		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
 		if errors.Is(err, structs.ErrPlanStale) {
+			w.metrics.IncrCounter(MetricPlanStale, 1)
 			w.logger.Debug("store changed under evaluation, re-running",
 				"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt, "reason", err)
 			continue

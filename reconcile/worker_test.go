@@ -29,6 +29,28 @@ type wkEnv struct {
 
 	mu      sync.Mutex // protects results (OnResult may run in Run's goroutine)
 	results []wkResult
+	metrics wkCounters
+}
+
+// wkCounters is a Metrics that keeps its counters.
+type wkCounters struct {
+	mu sync.Mutex // protects n
+	n  map[string]int
+}
+
+func (c *wkCounters) IncrCounter(name string, v int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[name] += v
+}
+
+func (c *wkCounters) get(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
 }
 
 type wkResult struct {
@@ -41,7 +63,7 @@ func wkNew(t *testing.T) *wkEnv {
 	s, err := state.NewStore(nil)
 	must.NoError(t, err)
 	e := &wkEnv{t: t, s: s, clk: clocktest.NewFake(wkT0)}
-	e.w = NewWorker(WorkerConfig{Store: s, Clock: e.clk, NewID: apSeqIDs("w"),
+	e.w = NewWorker(WorkerConfig{Store: s, Clock: e.clk, NewID: apSeqIDs("w"), Metrics: &e.metrics,
 		OnResult: func(ev *structs.Evaluation, _ Input, res *Results, _ ApplyOutcome) {
 			e.mu.Lock()
 			e.results = append(e.results, wkResult{eval: ev.ID, res: res})
@@ -365,6 +387,8 @@ func TestWorker_StoreThatKeepsChangingBacksOff(t *testing.T) {
 	e.evals(wkEval("ev1", "web", structs.EvalTriggerNodeUpdate))
 	must.Eq(t, 0, e.process())
 	must.Eq(t, staleAttempts, calls)
+	must.Eq(t, staleAttempts, e.metrics.get(MetricPlanStale))
+	must.Eq(t, 1, e.metrics.get(MetricKeptChanging))
 	must.Eq(t, structs.EvalStatusPending, e.eval("ev1").Status)
 	r, h := e.w.Pending()
 	must.Eq(t, [2]int{0, 1}, [2]int{r, h})
@@ -632,14 +656,17 @@ func TestWorker_WriteRacingThePlanIsCaught(t *testing.T) {
 	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
 
 	var results []*Results
+	var counters wkCounters
 	rs := &wkRacingStore{Store: e.s, race: func() { e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusFailed) }}
-	w := NewWorker(WorkerConfig{Store: rs, Clock: e.clk, NewID: apSeqIDs("r"),
+	w := NewWorker(WorkerConfig{Store: rs, Clock: e.clk, NewID: apSeqIDs("r"), Metrics: &counters,
 		OnResult: func(_ *structs.Evaluation, _ Input, res *Results, _ ApplyOutcome) { results = append(results, res) }})
 	e.evals(wkEval("ev1", "web", structs.EvalTriggerNodeUpdate))
 	n, err := w.ProcessReady()
 	must.NoError(t, err)
 	must.Eq(t, 1, n)
 	must.Nil(t, rs.race) // the race ran
+	must.Eq(t, 1, counters.get(MetricPlanStale))
+	must.Eq(t, 0, counters.get(MetricKeptChanging))
 	must.SliceLen(t, 1, results)
 	must.SliceLen(t, 1, results[0].Place)
 	must.Eq(t, a.ID, results[0].Place[0].PreviousAllocation)
