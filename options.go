@@ -16,14 +16,16 @@ import (
 type Option func(*options)
 
 type options struct {
-	placer   reconcile.Placer
-	queue    EvalQueue
-	clock    clock.Clock
-	logger   hclog.Logger
-	hook     func(Decision)
-	hbConfig heartbeat.Config
-	sink     gometrics.MetricSink
-	dataDir  string
+	placer reconcile.Placer
+	// evalParallelism is WithEvalParallelism's n.
+	evalParallelism int
+	queue           EvalQueue
+	clock           clock.Clock
+	logger          hclog.Logger
+	hook            func(Decision)
+	hbConfig        heartbeat.Config
+	sink            gometrics.MetricSink
+	dataDir         string
 	// snapshotInterval: periodic snapshots with a data dir (<= 0: none).
 	snapshotInterval time.Duration
 	logSegmentSize   int64 // tests only (export_test.go); 0 = cmdlog's default
@@ -61,6 +63,13 @@ func defaultOptions() options {
 // WithPlacer replaces reconcile.DefaultPlacer: node selection for every
 // placement the reconciler asks for.
 func WithPlacer(p reconcile.Placer) Option { return func(o *options) { o.placer = p } }
+
+// WithEvalParallelism sets how many goroutines the built-in eval worker
+// prepares evaluations on (reads each job's allocations and runs the
+// reconciler); plans are still written one at a time and the decisions do
+// not depend on it. n <= 0, the default, means runtime.GOMAXPROCS(0). Like
+// Nomad's num_schedulers, lower it to leave cores to the RPC endpoints.
+func WithEvalParallelism(n int) Option { return func(o *options) { o.evalParallelism = n } }
 
 // WithEvalQueue hands evaluations to q instead of the built-in worker: a
 // server with its own broker takes every pending evaluation out (delayed

@@ -161,6 +161,7 @@ func (s *Server) wire() error {
 	}
 	wcfg := reconcile.WorkerConfig{
 		Store: s.leaderStore(), Clock: o.clock, Logger: o.logger, NewID: o.newID, Placer: o.placer,
+		Parallelism: o.evalParallelism,
 	}
 	if s.rec != nil {
 		wcfg.Metrics = s.rec

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -45,6 +46,12 @@ type WorkerConfig struct {
 	// Metrics, if set, receives the worker's counters (MetricPlanStale,
 	// MetricKeptChanging).
 	Metrics Metrics
+	// Parallelism is how many goroutines prepare the runs of a batch of
+	// ready jobs (read their allocations and nodes, run Compute), all from
+	// one snapshot; plans are still written one at a time, in queue order,
+	// and the commands are the same whatever the value. 0 means
+	// runtime.GOMAXPROCS(0).
+	Parallelism int
 }
 
 // Metrics receives the worker's counters; the server exports them.
@@ -91,6 +98,8 @@ type Worker struct {
 	applyCfg ApplyConfig
 	onResult func(eval *structs.Evaluation, in Input, res *Results, out ApplyOutcome)
 	metrics  Metrics
+	// parallelism is WorkerConfig.Parallelism, resolved.
+	parallelism int
 
 	// procMu serialises ProcessReady (and so Run): one job is processed at
 	// a time and the worker's writes happen in a deterministic order. It
@@ -128,14 +137,15 @@ type Worker struct {
 // NewWorker returns a worker for cfg.
 func NewWorker(cfg WorkerConfig) *Worker {
 	w := &Worker{
-		store:    cfg.Store,
-		clock:    cfg.Clock,
-		logger:   cfg.Logger,
-		applyCfg: ApplyConfig{Placer: cfg.Placer, NewID: cfg.NewID},
-		onResult: cfg.OnResult,
-		metrics:  cfg.Metrics,
-		q:        newEvalQueue(),
-		wake:     make(chan struct{}, 1),
+		store:       cfg.Store,
+		clock:       cfg.Clock,
+		logger:      cfg.Logger,
+		applyCfg:    ApplyConfig{Placer: cfg.Placer, NewID: cfg.NewID},
+		onResult:    cfg.OnResult,
+		metrics:     cfg.Metrics,
+		parallelism: cfg.Parallelism,
+		q:           newEvalQueue(),
+		wake:        make(chan struct{}, 1),
 	}
 	if w.clock == nil {
 		w.clock = clock.System{}
@@ -145,6 +155,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	if w.metrics == nil {
 		w.metrics = noopMetrics{}
+	}
+	if w.parallelism <= 0 {
+		w.parallelism = runtime.GOMAXPROCS(0)
 	}
 	w.logger = w.logger.Named("eval-worker")
 	return w
@@ -299,30 +312,16 @@ func (w *Worker) processReadyLocked() (int, error) {
 		}
 		progressed := false
 		for {
-			w.mu.Lock()
-			je := w.q.popReady()
-			w.mu.Unlock()
-			if je == nil {
+			batch := w.popBatch()
+			if len(batch) == 0 {
 				break
 			}
 			progressed = true
-			n, run, err := w.processJob(je.evals)
-			processed += n
-			switch {
-			case err != nil:
-				errs = append(errs, err)
-			case run == nil && n == 0 && w.keptChanging(je.evals):
-				// The job kept changing: try it again later rather than spin.
-				w.metrics.IncrCounter(MetricKeptChanging, 1)
-				w.logger.Warn("store kept changing under job, retrying later",
-					"job_id", je.evals[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
-				w.mu.Lock()
-				for _, e := range je.evals {
-					w.holdLocked(e, staleBackoff)
-				}
-				w.mu.Unlock()
-			case run != nil && w.onResult != nil:
-				w.hookBatch = append(w.hookBatch, *run)
+			bp := w.prepareBatch(w.store.Snapshot(), w.clock.Now(), batch)
+			for i, je := range batch {
+				n, run, err := w.processJob(je.evals, bp.wait(i))
+				processed += n
+				w.afterJob(je, n, run, err, &errs)
 			}
 		}
 		if !progressed {
@@ -332,90 +331,179 @@ func (w *Worker) processReadyLocked() (int, error) {
 	return processed, errors.Join(errs...)
 }
 
+// afterJob handles processJob's result for the queued job je: an error is
+// kept, a job that kept changing is set aside, a written plan goes to the
+// hooks.
+func (w *Worker) afterJob(je *jobEvals, n int, run *hookCall, err error, errs *[]error) {
+	switch {
+	case err != nil:
+		*errs = append(*errs, err)
+	case run == nil && n == 0 && w.keptChanging(je.evals):
+		// The job kept changing: try it again later rather than spin.
+		w.metrics.IncrCounter(MetricKeptChanging, 1)
+		w.logger.Warn("store kept changing under job, retrying later",
+			"job_id", je.evals[0].JobID, "attempts", staleAttempts, "backoff", staleBackoff)
+		w.mu.Lock()
+		for _, e := range je.evals {
+			w.holdLocked(e, staleBackoff)
+		}
+		w.mu.Unlock()
+	case run != nil && w.onResult != nil:
+		w.hookBatch = append(w.hookBatch, *run)
+	}
+}
+
 // processJob evaluates one job for its ready evaluations. It returns how
 // many evaluations it completed and, when it wrote a plan, what went into
 // it. When the store kept changing under the job for staleAttempts runs it
 // writes nothing and returns (0, nil, nil) with the job's evaluations still
 // current; the caller decides whether to retry later (keptChanging).
-func (w *Worker) processJob(queued []*structs.Evaluation) (int, *hookCall, error) {
+//
+// first, when not nil, is the job's first attempt already prepared from a
+// batch's snapshot (see prepareBatch); later attempts read a fresh one.
+func (w *Worker) processJob(queued []*structs.Evaluation, first *batchRun) (int, *hookCall, error) {
 	for attempt := 1; attempt <= staleAttempts; attempt++ {
-		snap := w.store.Snapshot()
-		evals := currentEvals(snap, queued)
-		if len(evals) == 0 {
+		var (
+			snap *state.Snapshot
+			now  time.Time
+			p    prepared
+		)
+		switch {
+		case attempt == 1 && first != nil:
+			snap, now, p = first.snap, first.now, *first.prep
+		case first != nil && first.shared:
+			// The batch's other runs may still be being prepared, reading
+			// the node memo: leave it alone.
+			snap, now = w.store.Snapshot(), w.clock.Now()
+			p = prepare(snap, now, queued, storeNodes(snap))
+		default:
+			snap, now = w.store.Snapshot(), w.clock.Now()
+			p = prepare(snap, now, queued, w.memoNodes(snap))
+		}
+		switch {
+		case len(p.evals) == 0:
 			w.forget(queued)
 			return 0, nil, nil
-		}
-		primary := evals[0]
-		now := w.clock.Now()
-		job, err := snap.JobByID(nil, primary.Namespace, primary.JobID)
-		if err != nil {
-			return w.failRun(evals, err)
-		}
-		if job == nil {
-			n, err := w.completeWithoutJob(evals, now)
+		case p.err != nil:
+			return w.failRun(p.evals, p.err)
+		case p.job == nil:
+			n, err := w.completeWithoutJob(p.evals, now)
 			return n, nil, err
 		}
-		in, err := w.buildInput(snap, job, primary.ID, now)
-		if err != nil {
-			return w.failRun(evals, err)
-		}
-		res := Compute(in)
-		var candidates []*structs.Node
-		if len(res.Place) > 0 {
-			if candidates, err = w.allNodes(snap); err != nil {
-				return w.failRun(evals, err)
-			}
-		}
-		req, out, err := buildPlan(candidates, in, res, w.applyCfg)
-		if err != nil {
-			return w.failRun(evals, err)
-		}
-		blocked, err := blockedUpdate(snap, job, primary.ID, out, now)
-		if err != nil {
-			return w.failRun(evals, err)
-		}
-		others := evals[1:]
-		if blocked != nil {
-			req.Evals = append(req.Evals, blocked)
-			// The blocked evaluation's own write stands in for its
-			// completion should it be one of those being processed.
-			others = slices.DeleteFunc(slices.Clone(others), func(e *structs.Evaluation) bool { return e.ID == blocked.ID })
-			if req.EvalID == blocked.ID {
-				req.EvalID = ""
-			}
-		}
-		req.Evals = append(req.Evals, completedCopies(others, now,
-			"processed together with evaluation "+primary.ID)...)
-		if w.beforeApply != nil {
-			w.beforeApply(attempt)
-		}
-		// The store rejects the plan, writing nothing, if what it was
-		// computed from changed since snap: see ReadIndex.
-		req.ReadIndex = snap.LatestIndex()
-		idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
-		if errors.Is(err, structs.ErrPlanStale) {
-			w.metrics.IncrCounter(MetricPlanStale, 1)
-			w.logger.Debug("store changed under evaluation, re-running",
-				"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt, "reason", err)
+		n, run, stale, err := w.commit(snap, now, queued, &p, attempt)
+		if stale {
 			continue
 		}
-		if err != nil {
-			return w.failRun(evals, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
-		}
-		out.Index = idx
-		w.forget(queued)
-		if out.Unplaced > 0 {
-			w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
-		}
-		if blocked != nil && blocked.Status == structs.EvalStatusBlocked {
-			if err := w.unblockIfNodeReadied(snap, blocked, now); err != nil {
-				w.logger.Error("checking for a node that became ready while the job was blocked",
-					"eval_id", blocked.ID, "job_id", job.ID, "error", err)
-			}
-		}
-		return len(evals), &hookCall{eval: primary, in: in, res: res, out: out}, nil
+		return n, run, err
 	}
 	return 0, nil, nil
+}
+
+// prepared is one job's run up to its plan: everything read from one
+// snapshot and computed from it. It is built without writing anything or
+// touching the worker's state, so the jobs of a batch are prepared in
+// parallel.
+type prepared struct {
+	evals []*structs.Evaluation // the queued ones still needing a run, sorted; the first drives it
+	job   *structs.Job          // nil: the job is gone
+	in    Input
+	res   *Results
+	err   error
+}
+
+// batchRun is a job's first attempt, prepared with its batch.
+type batchRun struct {
+	snap *state.Snapshot
+	now  time.Time
+	prep *prepared
+	// shared: the batch is prepared on other goroutines, which read the
+	// node memo until the batch is done.
+	shared bool
+}
+
+// prepare reads the job of queued from snap and computes its results. It
+// writes nothing and reads the worker's state only through nodes.
+func prepare(snap *state.Snapshot, now time.Time, queued []*structs.Evaluation, nodes nodeView) prepared {
+	p := prepared{evals: currentEvals(snap, queued)}
+	if len(p.evals) == 0 {
+		return p
+	}
+	primary := p.evals[0]
+	if p.job, p.err = snap.JobByID(nil, primary.Namespace, primary.JobID); p.err != nil || p.job == nil {
+		return p
+	}
+	if p.in, p.err = buildInput(snap, p.job, primary.ID, now, nodes); p.err != nil {
+		return p
+	}
+	p.res = Compute(p.in)
+	return p
+}
+
+// commit turns a prepared run into a plan and writes it, conditional on
+// snap (ReadIndex). stale reports that the store refused it because the
+// job changed since; nothing was written and the job is to be run again.
+func (w *Worker) commit(snap *state.Snapshot, now time.Time, queued []*structs.Evaluation, p *prepared, attempt int) (int, *hookCall, bool, error) {
+	evals, job, in, res := p.evals, p.job, p.in, p.res
+	primary := evals[0]
+	fail := func(cause error) (int, *hookCall, bool, error) {
+		n, run, err := w.failRun(evals, cause)
+		return n, run, false, err
+	}
+	var candidates []*structs.Node
+	if len(res.Place) > 0 {
+		var err error
+		if candidates, err = w.allNodes(snap); err != nil {
+			return fail(err)
+		}
+	}
+	req, out, err := buildPlan(candidates, in, res, w.applyCfg)
+	if err != nil {
+		return fail(err)
+	}
+	blocked, err := blockedUpdate(snap, job, primary.ID, out, now)
+	if err != nil {
+		return fail(err)
+	}
+	others := evals[1:]
+	if blocked != nil {
+		req.Evals = append(req.Evals, blocked)
+		// The blocked evaluation's own write stands in for its
+		// completion should it be one of those being processed.
+		others = slices.DeleteFunc(slices.Clone(others), func(e *structs.Evaluation) bool { return e.ID == blocked.ID })
+		if req.EvalID == blocked.ID {
+			req.EvalID = ""
+		}
+	}
+	req.Evals = append(req.Evals, completedCopies(others, now,
+		"processed together with evaluation "+primary.ID)...)
+	if w.beforeApply != nil {
+		w.beforeApply(attempt)
+	}
+	// The store rejects the plan, writing nothing, if what it was
+	// computed from changed since snap: see ReadIndex.
+	req.ReadIndex = snap.LatestIndex()
+	idx, _, err := w.store.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
+	if errors.Is(err, structs.ErrPlanStale) {
+		w.metrics.IncrCounter(MetricPlanStale, 1)
+		w.logger.Debug("store changed under evaluation, re-running",
+			"eval_id", primary.ID, "job_id", job.ID, "attempt", attempt, "reason", err)
+		return 0, nil, true, nil
+	}
+	if err != nil {
+		return fail(fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", job.ID, primary.ID, err))
+	}
+	out.Index = idx
+	w.forget(queued)
+	if out.Unplaced > 0 {
+		w.logger.Warn("placements found no node", "eval_id", primary.ID, "job_id", job.ID, "unplaced", out.Unplaced)
+	}
+	if blocked != nil && blocked.Status == structs.EvalStatusBlocked {
+		if err := w.unblockIfNodeReadied(snap, blocked, now); err != nil {
+			w.logger.Error("checking for a node that became ready while the job was blocked",
+				"eval_id", blocked.ID, "job_id", job.ID, "error", err)
+		}
+	}
+	return len(evals), &hookCall{eval: primary, in: in, res: res, out: out}, false, nil
 }
 
 // failRun is fail for processJob's three results.
@@ -464,7 +552,7 @@ func (w *Worker) Evaluate(eval *structs.Evaluation) (EvalOutcome, error) {
 	}
 	w.procMu.Lock()
 	defer w.procMu.Unlock()
-	n, run, err := w.processJob([]*structs.Evaluation{e})
+	n, run, err := w.processJob([]*structs.Evaluation{e}, nil)
 	if err != nil {
 		return EvalOutcome{Processed: n}, err
 	}
@@ -510,8 +598,9 @@ func (w *Worker) allNodes(snap *state.Snapshot) ([]*structs.Node, error) {
 	return nodes, nil
 }
 
-// buildInput reads what Compute needs for job from snap.
-func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time) (Input, error) {
+// buildInput reads what Compute needs for job from snap, its nodes through
+// nodes.
+func buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.Time, nodes nodeView) (Input, error) {
 	ns := job.NamespacedID().Namespace
 	allocs, err := snap.AllocsByJob(nil, ns, job.ID)
 	if err != nil {
@@ -519,23 +608,22 @@ func (w *Worker) buildInput(snap *state.Snapshot, job *structs.Job, evalID strin
 	}
 	in := Input{Job: job, Allocs: allocs, Now: now, EvalID: evalID}
 	if job.Type == structs.JobTypeSystem {
-		nodes, err := w.allNodes(snap)
+		all, err := nodes.all()
 		if err != nil {
 			return Input{}, err
 		}
-		in.Nodes = make(map[string]*structs.Node, len(nodes))
-		for _, n := range nodes {
+		in.Nodes = make(map[string]*structs.Node, len(all))
+		for _, n := range all {
 			in.Nodes[n.ID] = n
 		}
 		return in, nil
 	}
 	in.Nodes = make(map[string]*structs.Node)
-	w.nodeMemo.reset(snap.Index(state.TableNodes))
 	for _, a := range allocs {
 		if _, ok := in.Nodes[a.NodeID]; ok {
 			continue
 		}
-		n, err := w.nodeByID(snap, a.NodeID)
+		n, err := nodes.byID(a.NodeID)
 		if err != nil {
 			return Input{}, err
 		}

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"sync"
+
 	"github.com/rejoinhq/rejoin/state"
 	"github.com/rejoinhq/rejoin/structs"
 )
@@ -48,10 +50,7 @@ func (w *Worker) nodeByID(snap *state.Snapshot, id string) (*structs.Node, error
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			c.byID[n.ID] = n
-		}
-		c.full = true
+		c.fill(nodes)
 		return c.byID[id], nil
 	}
 	n, err := snap.NodeByID(nil, id)
@@ -60,4 +59,65 @@ func (w *Worker) nodeByID(snap *state.Snapshot, id string) (*structs.Node, error
 	}
 	c.byID[id] = n
 	return n, nil
+}
+
+// fill makes the cache hold every node of the table: nodes.
+func (c *nodeCache) fill(nodes []*structs.Node) {
+	for _, n := range nodes {
+		c.byID[n.ID] = n
+	}
+	c.full = true
+}
+
+// nodeView is how preparing a job reads nodes: one at a time, or all of
+// them (system jobs).
+type nodeView struct {
+	byID func(id string) (*structs.Node, error)
+	all  func() ([]*structs.Node, error)
+}
+
+// memoNodes reads snap's nodes through the worker's caches, filling them.
+// The caller holds procMu, and uses the view on its own goroutine.
+func (w *Worker) memoNodes(snap *state.Snapshot) nodeView {
+	w.nodeMemo.reset(snap.Index(state.TableNodes))
+	return nodeView{
+		byID: func(id string) (*structs.Node, error) { return w.nodeByID(snap, id) },
+		all:  func() ([]*structs.Node, error) { return w.allNodes(snap) },
+	}
+}
+
+// sharedNodes is a view of snap's nodes that many goroutines may read at
+// once: it never writes the worker's caches. With fill, or when the memo
+// already holds the whole table at snap's nodes index, reads come from the
+// memo; otherwise each is a store read. The caller holds procMu.
+func (w *Worker) sharedNodes(snap *state.Snapshot, fill bool) (nodeView, error) {
+	c := &w.nodeMemo
+	c.reset(snap.Index(state.TableNodes))
+	if fill && !c.full {
+		nodes, err := w.allNodes(snap)
+		if err != nil {
+			return nodeView{}, err
+		}
+		c.fill(nodes)
+	}
+	if c.full {
+		nodes, err := w.allNodes(snap) // the cached list, at the memo's index
+		if err != nil {
+			return nodeView{}, err
+		}
+		byID := c.byID // not written until the batch is prepared
+		return nodeView{
+			byID: func(id string) (*structs.Node, error) { return byID[id], nil },
+			all:  func() ([]*structs.Node, error) { return nodes, nil },
+		}, nil
+	}
+	return storeNodes(snap), nil
+}
+
+// storeNodes reads snap's nodes from the store itself, touching no cache.
+func storeNodes(snap *state.Snapshot) nodeView {
+	return nodeView{
+		byID: func(id string) (*structs.Node, error) { return snap.NodeByID(nil, id) },
+		all:  sync.OnceValues(func() ([]*structs.Node, error) { return snap.Nodes(nil) }),
+	}
 }

@@ -42,10 +42,23 @@ func TestWorker_NodeMemoMatchesSnapshot(t *testing.T) {
 		stored, err := snap.JobByID(nil, job.Namespace, job.ID)
 		must.NoError(t, err)
 		e.w.procMu.Lock()
-		in, err := e.w.buildInput(snap, stored, "eval", e.clk.Now())
+		in, err := buildInput(snap, stored, "eval", e.clk.Now(), e.w.memoNodes(snap))
 		full := e.w.nodeMemo.full
+		// The read-only views a parallel batch uses see the same nodes.
+		var shared []map[string]*structs.Node
+		for _, fill := range []bool{false, true} {
+			e.w.nodeMemo.reset(0) // forget, so fill=false reads the store
+			view, verr := e.w.sharedNodes(snap, fill)
+			must.NoError(t, verr)
+			sin, serr := buildInput(snap, stored, "eval", e.clk.Now(), view)
+			must.NoError(t, serr)
+			shared = append(shared, sin.Nodes)
+		}
 		e.w.procMu.Unlock()
 		must.NoError(t, err)
+		for _, m := range shared {
+			must.MapEq(t, in.Nodes, m)
+		}
 		must.True(t, full, must.Sprint("the memo should have switched to the whole-table read"))
 		must.MapLen(t, n, in.Nodes)
 		for i := range n {

@@ -57,6 +57,9 @@ type SimConfig struct {
 	// which scans every node per placement and puts every job on the
 	// lowest node IDs: the storm needs many small jobs spread evenly.
 	RoundRobinPlacer bool
+	// EvalParallelism is the eval worker's WorkerConfig.Parallelism (0:
+	// one goroutine per CPU). The trace does not depend on it.
+	EvalParallelism int
 	// OnResult, if set, sees every evaluation the worker applied, with
 	// the reconciler's input and decisions (see ExportScenario).
 	OnResult func(eval *structs.Evaluation, in reconcile.Input, res *reconcile.Results, out reconcile.ApplyOutcome)
@@ -271,6 +274,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 	wc := reconcile.WorkerConfig{
 		Store: hookedStore{Store: store, mutate: cfg.Hooks.MutatePlan},
 		Clock: clk, Logger: logger, NewID: s.newID, OnResult: cfg.OnResult,
+		Parallelism: cfg.EvalParallelism,
 	}
 	if cfg.RoundRobinPlacer {
 		wc.Placer = &roundRobinPlacer{s: s}

@@ -24,6 +24,27 @@ func TestSameSeedSameTrace(t *testing.T) {
 	must.NotEq(t, a.TraceHash, c.TraceHash)
 }
 
+// TestTraceIndependentOfEvalParallelism: the eval worker prepares jobs on
+// as many goroutines as it is given, yet writes the same commands, so a
+// seed replays exactly on a machine with another core count. The storm's
+// many small jobs fill whole batches.
+func TestTraceIndependentOfEvalParallelism(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []SimConfig{DefaultSimConfig(7), StormConfig(7, 200)} {
+		var hashes []string
+		for _, p := range []int{1, 4} {
+			cfg.EvalParallelism = p
+			s, err := NewSim(cfg)
+			must.NoError(t, err)
+			res := s.Run()
+			must.NoError(t, res.Err)
+			must.Positive(t, res.Stats.EvalsProcessed)
+			hashes = append(hashes, res.TraceHash)
+		}
+		must.Eq(t, hashes[0], hashes[1])
+	}
+}
+
 func TestEventsAreDrawnFromTheSeed(t *testing.T) {
 	cfg := DefaultSimConfig(5)
 	must.Eq(t, GenerateEvents(cfg), GenerateEvents(cfg))

@@ -110,6 +110,7 @@ func TestOperatorCommands_UsageErrorsExit2(t *testing.T) {
 		{"alloc", "status"}, {"node", "status", "a", "b"}, {"node", "status", "--bogus"},
 		{"server"}, {"server", "--pprof", "--dev"}, {"server", "--dev", "--log-level", "loud"}, {"server", "--dev", "extra"},
 		{"server", "--dev", "--snapshot-interval", "-1s"},
+		{"server", "--dev", "--eval-parallelism", "-1"},
 	} {
 		_, errs, code := runOp(args...)
 		must.Eq(t, exitBadInput, code, must.Sprintf("%v: %s", args, errs))

@@ -44,6 +44,7 @@ type serverFlags struct {
 	bind        string
 	dataDir     string
 	snapEvery   time.Duration
+	evalPar     int
 	metricsAddr string
 	pprof       bool
 	logLevel    string
@@ -64,6 +65,7 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.bind, "bind", "", "RPC listen `ADDR` (default 127.0.0.1:0 with --dev, else "+DefaultAddress+")")
 	fs.StringVar(&f.dataDir, "data-dir", "", "keep snapshots and the command log in `DIR`; a restart restores from it (required without --dev)")
 	fs.DurationVar(&f.snapEvery, "snapshot-interval", rejoin.DefaultSnapshotInterval, "with --data-dir, write a snapshot every `DURATION` while running and delete the command log it covers; 0: only at shutdown")
+	fs.IntVar(&f.evalPar, "eval-parallelism", 0, "prepare evaluations on `N` goroutines (0: one per CPU); plans are still written one at a time")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	fs.BoolVar(&f.pprof, "pprof", false, "also serve net/http/pprof under /debug/pprof/ on --metrics-addr")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: trace, debug, info, warn, error")
@@ -90,6 +92,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	case f.snapEvery < 0:
 		fmt.Fprintf(stderr, "rejoin server: --snapshot-interval %s is negative\n", f.snapEvery)
+		return exitBadInput
+	case f.evalPar < 0:
+		fmt.Fprintf(stderr, "rejoin server: --eval-parallelism %d is negative\n", f.evalPar)
 		return exitBadInput
 	case f.pprof && f.metricsAddr == "":
 		fmt.Fprintln(stderr, "rejoin server: --pprof needs --metrics-addr")
@@ -120,7 +125,7 @@ func serve(ctx context.Context, f serverFlags, stdout, stderr io.Writer) int {
 	if f.dev {
 		hb = heartbeat.Config{MinHeartbeatTTL: devMinHeartbeatTTL, HeartbeatGrace: devHeartbeatGrace, FailoverHeartbeatTTL: devFailoverTTL}
 	}
-	opts := []rejoin.Option{rejoin.WithLogger(logger), rejoin.WithHeartbeatConfig(hb)}
+	opts := []rejoin.Option{rejoin.WithLogger(logger), rejoin.WithHeartbeatConfig(hb), rejoin.WithEvalParallelism(f.evalPar)}
 	if f.dataDir != "" {
 		opts = append(opts, rejoin.WithDataDir(f.dataDir), rejoin.WithSnapshotInterval(f.snapEvery))
 	}
