@@ -76,17 +76,25 @@ func (ai *allocInfo) statusAfter() status {
 func (e *engine) index() {
 	allocs := e.in.Allocs
 	e.infos = make([]allocInfo, 0, len(allocs))
-	var refs map[string]int32
+	links := 0
 	for _, a := range allocs {
-		if a == nil {
-			continue
+		if a != nil {
+			links += btoi(a.PreviousAllocation != "") + btoi(a.NextAllocation != "")
 		}
-		for _, id := range [2]string{a.PreviousAllocation, a.NextAllocation} {
-			if id != "" {
-				if refs == nil {
-					refs = make(map[string]int32)
+	}
+	var refs map[string]int32
+	if links > 0 {
+		// Sized up front: in a reconnect storm most allocs are linked, and
+		// growing the map was a tenth of a run's garbage.
+		refs = make(map[string]int32, links)
+		for _, a := range allocs {
+			if a == nil {
+				continue
+			}
+			for _, id := range [2]string{a.PreviousAllocation, a.NextAllocation} {
+				if id != "" {
+					refs[id] = none
 				}
-				refs[id] = none
 			}
 		}
 	}
@@ -197,4 +205,11 @@ func (e *engine) parent(i int32) int32 {
 		return p
 	}
 	return e.infos[i].revNext
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -618,7 +618,9 @@ func buildInput(snap *state.Snapshot, job *structs.Job, evalID string, now time.
 		}
 		return in, nil
 	}
-	in.Nodes = make(map[string]*structs.Node)
+	// Usually about one node per alloc; capped, as a large job shares
+	// nodes.
+	in.Nodes = make(map[string]*structs.Node, min(len(allocs), 1024))
 	for _, a := range allocs {
 		if _, ok := in.Nodes[a.NodeID]; ok {
 			continue
