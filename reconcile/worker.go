@@ -101,16 +101,18 @@ type Worker struct {
 	// parallelism is WorkerConfig.Parallelism, resolved.
 	parallelism int
 
-	// procMu serialises ProcessReady (and so Run): one job is processed at
-	// a time and the worker's writes happen in a deterministic order. It
-	// also protects the node cache.
+	// procMu serialises ProcessReady (and so Run) and Evaluate: one batch
+	// is processed at a time and the worker's writes happen in a
+	// deterministic order. It also protects the node caches.
 	procMu sync.Mutex
 	// nodes caches the store's node list as of nodes-table index nodesAt:
 	// placement candidates, re-read only when a node changed.
 	nodes   []*structs.Node
 	nodesAt uint64
 	// nodeMemo is nodeCache's memory of single nodes (see nodeCache).
-	// Protected by procMu.
+	// Protected by procMu; while a batch is prepared on other goroutines
+	// they read it (sharedNodes) and nothing writes it until the batch is
+	// done.
 	nodeMemo nodeCache
 
 	// mu protects q and lastSync. It is never held while calling the store
