@@ -89,8 +89,9 @@ const (
 
 // Worker processes pending evaluations: it queues them (deduplicated per
 // job, delayed ones held until their WaitUntil by the injected clock), and
-// for each job takes a store snapshot, runs Compute and writes the result
-// with Apply.
+// takes ready jobs in batches: one store snapshot per batch, Compute for
+// each job on up to Parallelism goroutines, then each job's plan written
+// with Apply, one at a time, conditional on the snapshot.
 type Worker struct {
 	store    WorkerStore
 	clock    clock.Clock
@@ -286,8 +287,9 @@ func (w *Worker) Pending() (ready, delayed int) {
 }
 
 // ProcessReady synchronously processes every ready evaluation (scanning the
-// store first, and again after each pass) until none is ready, one job at a
-// time, in the order of each job's oldest ready evaluation. Several ready
+// store first, and again after each pass) until none is ready, writing one
+// job's plan at a time, in the order of each job's oldest ready evaluation
+// (prepared in batches: see prepareBatch). Several ready
 // evaluations of one job are processed once: the oldest drives the run and
 // the others are completed in the same write. It returns how many
 // evaluations it completed. Errors of single jobs do not stop the others;
