@@ -21,6 +21,12 @@ type ApplyConfig struct {
 	// NewID names new allocations and evaluations; nil means random UUIDs.
 	// Simulations pass a seeded generator so runs replay exactly.
 	NewID func() string
+	// ReadIndex, when not 0, is the store index of the snapshot the input
+	// was read from: Apply's write is then refused, with an error matching
+	// structs.ErrPlanStale and nothing written, if the job, its
+	// allocations or their nodes changed since (see
+	// structs.ApplyPlanResultsRequest). 0 writes whatever changed.
+	ReadIndex uint64
 }
 
 // ApplyOutcome is what Apply wrote.
@@ -58,6 +64,7 @@ func Apply(w Writer, nodes []*structs.Node, in Input, res *Results, cfg ApplyCon
 	if err != nil {
 		return ApplyOutcome{}, err
 	}
+	req.ReadIndex = cfg.ReadIndex
 	idx, _, err := w.ApplyCommand(structs.ApplyPlanResultsRequestType, req)
 	if err != nil {
 		return ApplyOutcome{}, fmt.Errorf("reconcile: apply plan of job %q (eval %q): %w", req.JobID, req.EvalID, err)

@@ -673,3 +673,37 @@ func TestWorker_WriteRacingThePlanIsCaught(t *testing.T) {
 	must.Eq(t, structs.EvalStatusComplete, e.eval("ev1").Status)
 	must.NotEq(t, "", e.alloc(a.ID).NextAllocation)
 }
+
+// TestApply_ReadIndex: Apply's write is conditional on ApplyConfig.ReadIndex,
+// for an embedder that runs Compute on its own snapshots.
+func TestApply_ReadIndex(t *testing.T) {
+	e := wkNew(t)
+	e.node("n1", structs.NodeStatusReady)
+	e.job(wkJob("web", 1), "ev0")
+	must.Eq(t, 1, e.process())
+	a := e.jobAllocs("web")[0]
+	e.job(wkJob("web", 2), "") // one more to place
+
+	snap := e.s.Snapshot()
+	job, err := snap.JobByID(nil, structs.DefaultNamespace, "web")
+	must.NoError(t, err)
+	in, err := buildInput(snap, job, "", e.clk.Now(), storeNodes(snap))
+	must.NoError(t, err)
+	res := Compute(in)
+	must.SliceNotEmpty(t, res.Place)
+	nodes, err := snap.Nodes(nil)
+	must.NoError(t, err)
+
+	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning) // lands after the snapshot
+	latest := e.s.LatestIndex()
+	_, err = Apply(e.s, nodes, in, res, ApplyConfig{NewID: apSeqIDs("x"), ReadIndex: snap.LatestIndex()})
+	must.ErrorIs(t, err, structs.ErrPlanStale)
+	must.Eq(t, latest, e.s.LatestIndex())
+	must.SliceLen(t, 1, e.jobAllocs("web"))
+
+	out, err := Apply(e.s, nodes, in, res, ApplyConfig{NewID: apSeqIDs("x")})
+	must.NoError(t, err)
+	must.Positive(t, out.Placed)
+	must.Eq(t, len(res.Place), out.Placed+out.Unplaced)
+	must.SliceLen(t, 1+out.Placed, e.jobAllocs("web"))
+}
