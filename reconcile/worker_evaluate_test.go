@@ -54,11 +54,7 @@ func TestWorker_EvaluateRecordsBlockedEvaluation(t *testing.T) {
 // not parked in the worker's own queue.
 func TestWorker_EvaluateKeptChanging(t *testing.T) {
 	e := wkNew(t)
-	e.node("n1", structs.NodeStatusReady)
-	e.job(wkJob("web", 1), "ev0")
-	must.Eq(t, 1, e.process())
-	a := e.jobAllocs("web")[0]
-	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
+	a := e.runningWeb()
 	e.w.beforeApply = func(int) { e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning) }
 	e.evals(wkEval("ev1", "web", structs.EvalTriggerNodeUpdate))
 

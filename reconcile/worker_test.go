@@ -148,6 +148,33 @@ func (e *wkEnv) clientUpdate(nodeID, allocID, status string, evals ...*structs.E
 	must.Eq(e.t, []string{allocID}, res.(*structs.AllocUpdateResult).Applied)
 }
 
+// runningWeb places job "web" (count 1, evaluation ev0) on ready nodes
+// (n1 unless others are named) and returns its alloc, reported running.
+func (e *wkEnv) runningWeb(nodes ...string) *structs.Allocation {
+	e.t.Helper()
+	if len(nodes) == 0 {
+		nodes = []string{"n1"}
+	}
+	for _, n := range nodes {
+		e.node(n, structs.NodeStatusReady)
+	}
+	e.job(wkJob("web", 1), "ev0")
+	must.Eq(e.t, 1, e.process())
+	a := e.jobAllocs("web")[0]
+	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
+	return a
+}
+
+// rescheduledBy asserts that res replaced the failed alloc a and that
+// evaluation evalID completed.
+func (e *wkEnv) rescheduledBy(res *Results, a *structs.Allocation, evalID string) {
+	e.t.Helper()
+	must.SliceLen(e.t, 1, res.Place)
+	must.Eq(e.t, a.ID, res.Place[0].PreviousAllocation)
+	must.Eq(e.t, structs.EvalStatusComplete, e.eval(evalID).Status)
+	must.NotEq(e.t, "", e.alloc(a.ID).NextAllocation)
+}
+
 func (e *wkEnv) nodeStatus(nodeID, status string, evals ...*structs.Evaluation) {
 	e.t.Helper()
 	e.apply(structs.NodeUpdateStatusRequestType, &structs.NodeUpdateStatusRequest{NodeID: nodeID, Status: status,
@@ -365,19 +392,12 @@ func TestWorker_StaleSnapshotIsReRun(t *testing.T) {
 	must.Eq(t, n0+1, e.resultCount())
 	last := e.results[len(e.results)-1]
 	must.Eq(t, "ev3", last.eval)
-	must.Len(t, 1, last.res.Place)
-	must.Eq(t, a.ID, last.res.Place[0].PreviousAllocation)
-	must.Eq(t, structs.EvalStatusComplete, e.eval("ev3").Status)
-	must.NotEq(t, "", e.alloc(a.ID).NextAllocation)
+	e.rescheduledBy(last.res, a, "ev3")
 }
 
 func TestWorker_StoreThatKeepsChangingBacksOff(t *testing.T) {
 	e := wkNew(t)
-	e.node("n1", structs.NodeStatusReady)
-	e.job(wkJob("web", 1), "ev0")
-	must.Eq(t, 1, e.process())
-	a := e.jobAllocs("web")[0]
-	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
+	a := e.runningWeb()
 
 	calls := 0
 	e.w.beforeApply = func(int) {
@@ -648,12 +668,7 @@ func (s *wkRacingStore) ApplyCommand(t structs.MessageType, req any) (uint64, an
 // unhandled. It is rejected and the re-run reschedules the alloc.
 func TestWorker_WriteRacingThePlanIsCaught(t *testing.T) {
 	e := wkNew(t)
-	e.node("n1", structs.NodeStatusReady)
-	e.node("n2", structs.NodeStatusReady)
-	e.job(wkJob("web", 1), "ev0")
-	must.Eq(t, 1, e.process())
-	a := e.jobAllocs("web")[0]
-	e.clientUpdate(a.NodeID, a.ID, structs.AllocClientStatusRunning)
+	a := e.runningWeb("n1", "n2")
 
 	var results []*Results
 	var counters wkCounters
@@ -668,20 +683,14 @@ func TestWorker_WriteRacingThePlanIsCaught(t *testing.T) {
 	must.Eq(t, 1, counters.get(MetricPlanStale))
 	must.Eq(t, 0, counters.get(MetricKeptChanging))
 	must.SliceLen(t, 1, results)
-	must.SliceLen(t, 1, results[0].Place)
-	must.Eq(t, a.ID, results[0].Place[0].PreviousAllocation)
-	must.Eq(t, structs.EvalStatusComplete, e.eval("ev1").Status)
-	must.NotEq(t, "", e.alloc(a.ID).NextAllocation)
+	e.rescheduledBy(results[0], a, "ev1")
 }
 
 // TestApply_ReadIndex: Apply's write is conditional on ApplyConfig.ReadIndex,
 // for an embedder that runs Compute on its own snapshots.
 func TestApply_ReadIndex(t *testing.T) {
 	e := wkNew(t)
-	e.node("n1", structs.NodeStatusReady)
-	e.job(wkJob("web", 1), "ev0")
-	must.Eq(t, 1, e.process())
-	a := e.jobAllocs("web")[0]
+	a := e.runningWeb()
 	e.job(wkJob("web", 2), "") // one more to place
 
 	snap := e.s.Snapshot()
